@@ -1,0 +1,72 @@
+#pragma once
+#include <torch/torch.h>
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "ganpp/data/augment.h"
+#include "ganpp/data/dataset.h"
+
+namespace ganpp {
+
+struct Batch {
+  torch::Tensor x;  // [B, ...]
+  torch::Tensor y;  // int64 [B] or undefined
+};
+
+// Position in the data stream: epoch and the index of the next sample within that epoch's permutation.
+struct LoaderState {
+  int64_t epoch = 0;
+  int64_t pos = 0;
+  bool operator==(const LoaderState& o) const { return epoch == o.epoch && pos == o.pos; }
+};
+
+// Shuffled mini-batches (drop-last), assembled and augmented on a background thread while the trainer computes.
+// The stream is a pure function of (seed, state): epoch e uses the permutation seeded by (seed, e), and sample
+// randomness is keyed by (seed, epoch, position), so restoring a state reproduces the same batches exactly.
+class Loader {
+ public:
+  Loader(std::shared_ptr<Dataset> dataset, int64_t batch_size, uint64_t seed, AugmentOptions aug = {},
+         int prefetch = 2);
+  ~Loader();
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  Batch next();
+  // State after the last batch returned by next().
+  LoaderState state() const { return state_; }
+  void restore(LoaderState s);
+  int64_t batches_per_epoch() const { return dataset_->size() / batch_size_; }
+
+  // The permutation of epoch `epoch` (exposed for tests).
+  std::vector<int64_t> permutation(int64_t epoch) const;
+  // Batch starting at `s` (synchronously); advances `s`.
+  Batch make_batch(LoaderState& s) const;
+
+ private:
+  void start();
+  void stop();
+  void work(LoaderState from);
+
+  std::shared_ptr<Dataset> dataset_;
+  int64_t batch_size_;
+  uint64_t seed_;
+  AugmentOptions aug_;
+  size_t prefetch_;
+  LoaderState state_;
+
+  std::thread worker_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<Batch, LoaderState>> queue_;
+  std::exception_ptr error_;
+  bool stopping_ = false;
+  mutable std::vector<int64_t> perm_cache_;
+  mutable int64_t perm_epoch_ = -1;
+};
+
+}  // namespace ganpp

@@ -1,0 +1,77 @@
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "ganpp/core/config.h"
+#include "ganpp/core/registry.h"
+#include "ganpp/data/dataset.h"
+
+namespace ganpp {
+
+// G: noise [B, z_dim] (+ int64 labels [B] for conditional models) -> samples [B, shape...].
+class GeneratorImpl : public torch::nn::Module {
+ public:
+  explicit GeneratorImpl(int64_t z_dim) : z_dim_(z_dim) {}
+  virtual torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& labels = {}) = 0;
+  int64_t z_dim() const { return z_dim_; }
+
+ private:
+  int64_t z_dim_;
+};
+
+// D: samples [B, shape...] (+ labels) -> one real-valued score (logit) per sample, [B].
+class DiscriminatorImpl : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels = {}) = 0;
+};
+
+using Generator = std::shared_ptr<GeneratorImpl>;
+using Discriminator = std::shared_ptr<DiscriminatorImpl>;
+
+// A generator that is a plain stack of standard layers: it can be exported to TorchScript layer by layer.
+class SequentialGeneratorImpl : public GeneratorImpl {
+ public:
+  SequentialGeneratorImpl(int64_t z_dim, torch::nn::Sequential net)
+      : GeneratorImpl(z_dim), net_(register_module("net", net)) {}
+  torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& labels = {}) override { return net_->forward(z); }
+  torch::nn::Sequential& net() { return net_; }
+
+ private:
+  torch::nn::Sequential net_;
+};
+
+class SequentialDiscriminatorImpl : public DiscriminatorImpl {
+ public:
+  explicit SequentialDiscriminatorImpl(torch::nn::Sequential net) : net_(register_module("net", net)) {}
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels = {}) override {
+    return net_->forward(x).reshape({-1});
+  }
+  torch::nn::Sequential& net() { return net_; }
+
+ private:
+  torch::nn::Sequential net_;
+};
+
+// A model family registers one factory building both networks for the data's shape.
+struct GanModels {
+  Generator g;
+  Discriminator d;
+};
+using ModelRegistry = Registry<GanModels, const Config&, const DataSpec&>;
+
+GanModels create_models(const Config& cfg, const DataSpec& spec);
+// A fresh generator of the configured architecture (for EMA copies and sampling).
+Generator create_generator(const Config& cfg, const DataSpec& spec);
+
+// DCGAN initialisation: conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0.
+void dcgan_init(torch::nn::Module& m);
+
+// Copies parameters and buffers of `src` into `dst` (same architecture), without autograd.
+void copy_weights(torch::nn::Module& dst, const torch::nn::Module& src);
+
+// Parameter count.
+int64_t num_parameters(const torch::nn::Module& m);
+
+}  // namespace ganpp

@@ -1,0 +1,70 @@
+#pragma once
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ganpp/core/config.h"
+#include "ganpp/data/loader.h"
+#include "ganpp/train/task.h"
+
+namespace ganpp {
+
+struct TrainerOptions {
+  bool resume = false;  // continue from the run folder's latest checkpoint
+  bool quiet = false;   // no progress output
+};
+
+// The one training loop: schedule (n_critic D updates per G update), EMA, logging to metrics.jsonl, progress,
+// fixed-noise sample grids, plots, atomic checkpoints with everything needed to resume bit-exactly, and
+// divergence detection. Applications plug in through Task.
+class Trainer {
+ public:
+  Trainer(Config cfg, std::filesystem::path run_dir, TrainerOptions opt = {});
+  ~Trainer();
+
+  // Trains until train.max_steps or train.max_minutes; writes a final checkpoint, samples, plots and model card.
+  void run();
+
+  int64_t step() const { return step_; }
+  Task& task() { return *task_; }
+  const Config& config() const { return cfg_; }
+  Generator ema_generator() { return ema_; }
+
+ private:
+  void start_new();
+  void restore(const std::filesystem::path& ckpt);
+  void train_step(bool log_step, std::map<std::string, double>& stats);
+  void update_ema();
+  void save_checkpoint();
+  void write_samples();
+  void write_plots();
+  void write_model_card(const std::string& stop_reason);
+  void log_metrics(const std::map<std::string, double>& stats, double it_per_s);
+  void check_finite(const torch::Tensor& loss_d, const torch::Tensor& loss_g);
+  double wall_seconds() const;
+
+  Config cfg_;
+  std::filesystem::path dir_;
+  TrainerOptions opt_;
+  std::shared_ptr<Dataset> data_;
+  std::unique_ptr<Loader> loader_;
+  std::shared_ptr<Task> task_;
+  Generator ema_;
+  torch::Generator noise_gen_;
+  torch::Tensor fixed_noise_, real_reference_;
+  int64_t step_ = 0;
+  double wall_before_ = 0;  // training seconds from earlier invocations
+  std::chrono::steady_clock::time_point t_start_;
+  std::vector<std::map<std::string, double>> history_;
+  std::filesystem::path last_checkpoint_;
+};
+
+// Torch threads: n > 0, or all cores.
+void set_threads(int64_t n);
+
+}  // namespace ganpp

@@ -1,0 +1,115 @@
+#include "ganpp/data/loader.h"
+
+#include <fmt/format.h>
+
+#include "ganpp/core/error.h"
+
+namespace ganpp {
+
+Loader::Loader(std::shared_ptr<Dataset> dataset, int64_t batch_size, uint64_t seed, AugmentOptions aug, int prefetch)
+    : dataset_(std::move(dataset)), batch_size_(batch_size), seed_(seed), aug_(aug),
+      prefetch_(static_cast<size_t>(std::max(prefetch, 0))) {
+  if (batch_size_ < 1) throw Error(fmt::format("batch size must be at least 1, got {}", batch_size_));
+  if (dataset_->size() < batch_size_)
+    throw Error(fmt::format("dataset '{}' has {} samples, fewer than one batch of {} (lower train.batch_size)",
+                            dataset_->spec().name, dataset_->size(), batch_size_));
+  start();
+}
+
+Loader::~Loader() { stop(); }
+
+std::vector<int64_t> Loader::permutation(int64_t epoch) const {
+  std::vector<int64_t> p(static_cast<size_t>(dataset_->size()));
+  for (size_t i = 0; i < p.size(); ++i) p[i] = static_cast<int64_t>(i);
+  uint64_t s = mix64(seed_, static_cast<uint64_t>(epoch) + 0x5bd1e995ULL);
+  for (size_t i = p.size() - 1; i > 0; --i) {  // Fisher-Yates
+    s = mix64(s);
+    size_t j = static_cast<size_t>(unit_double(s) * double(i + 1));
+    std::swap(p[i], p[j]);
+  }
+  return p;
+}
+
+Batch Loader::make_batch(LoaderState& s) const {
+  if (s.pos + batch_size_ > dataset_->size()) s = LoaderState{s.epoch + 1, 0};
+  if (perm_epoch_ != s.epoch) {
+    perm_cache_ = permutation(s.epoch);
+    perm_epoch_ = s.epoch;
+  }
+  std::vector<int64_t> idx(perm_cache_.begin() + s.pos, perm_cache_.begin() + s.pos + batch_size_);
+  std::vector<uint64_t> seeds(idx.size()), aug_seeds(idx.size());
+  for (size_t i = 0; i < idx.size(); ++i) {
+    uint64_t key = mix64(mix64(seed_, static_cast<uint64_t>(s.epoch)), static_cast<uint64_t>(s.pos) + i);
+    seeds[i] = key;
+    aug_seeds[i] = mix64(key ^ 0xA5A5A5A5ULL);
+  }
+  torch::NoGradGuard ng;
+  Batch b;
+  b.x = dataset_->get(idx, seeds);
+  if (dataset_->spec().is_image()) b.x = augment_images(b.x, aug_, aug_seeds);
+  b.y = dataset_->labels(idx);
+  s.pos += batch_size_;
+  return b;
+}
+
+void Loader::start() {
+  if (prefetch_ == 0) return;
+  stopping_ = false;
+  error_ = nullptr;
+  queue_.clear();
+  worker_ = std::thread([this, from = state_] { work(from); });
+}
+
+void Loader::stop() {
+  if (!worker_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  worker_.join();
+  queue_.clear();
+}
+
+void Loader::work(LoaderState s) {
+  try {
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return stopping_ || queue_.size() < prefetch_; });
+        if (stopping_) return;
+      }
+      Batch b = make_batch(s);
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        queue_.emplace_back(std::move(b), s);
+      }
+      cv_.notify_all();
+    }
+  } catch (...) {
+    std::lock_guard<std::mutex> lk(mu_);
+    error_ = std::current_exception();
+    cv_.notify_all();
+  }
+}
+
+Batch Loader::next() {
+  if (prefetch_ == 0) return make_batch(state_);
+  std::unique_lock<std::mutex> lk(mu_);
+  cv_.wait(lk, [&] { return !queue_.empty() || error_; });
+  if (queue_.empty() && error_) std::rethrow_exception(error_);
+  auto [b, s] = std::move(queue_.front());
+  queue_.pop_front();
+  state_ = s;
+  lk.unlock();
+  cv_.notify_all();
+  return b;
+}
+
+void Loader::restore(LoaderState s) {
+  stop();
+  state_ = s;
+  start();
+}
+
+}  // namespace ganpp

@@ -1,0 +1,9 @@
+#include "ganpp/losses/loss.h"
+
+namespace ganpp {
+
+std::shared_ptr<AdversarialLoss> create_loss(const Config& cfg) {
+  return LossRegistry::instance().create("loss (loss.name)", cfg.get_str("loss.name"), cfg);
+}
+
+}  // namespace ganpp

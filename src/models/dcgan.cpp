@@ -1,0 +1,102 @@
+#include <fmt/format.h>
+
+#include "ganpp/core/error.h"
+#include "ganpp/models/gan.h"
+
+namespace nn = torch::nn;
+
+namespace ganpp {
+namespace {
+
+// Number of stride-2 stages and the starting spatial size for a square resolution: 28 = 7*2^2, 32 = 4*2^3 ...
+std::pair<int64_t, int64_t> stages(int64_t res) {
+  for (int64_t base : {4, 7}) {
+    int64_t r = base, n = 0;
+    while (r < res) r *= 2, ++n;
+    if (r == res && n >= 1) return {n, base};
+  }
+  throw Error(fmt::format("model dcgan: data.resolution={} is not 4*2^n or 7*2^n (e.g. 28, 32, 64, 128)", res));
+}
+
+GanModels make_dcgan(const Config& cfg, const DataSpec& spec) {
+  if (!spec.is_image()) throw Error(fmt::format("model dcgan needs image data; dataset '{}' yields vectors (use model.name=mlp)", spec.name));
+  const int64_t c = spec.shape[0], res = spec.shape[1];
+  if (spec.shape[1] != spec.shape[2]) throw Error("model dcgan needs square images");
+  auto [n_up, base] = stages(res);
+  const int64_t z = cfg.get_int("model.z_dim"), gch = cfg.get_int("model.g_channels"), dch = cfg.get_int("model.d_channels");
+  const int64_t extra = cfg.get_int("model.depth");
+  const bool d_bn = cfg.get_bool("model.d_batchnorm");
+
+  nn::Sequential g;
+  g->push_back(nn::Unflatten(nn::UnflattenOptions(1, {z, 1, 1})));
+  int64_t ch = gch << (n_up - 1);
+  g->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(z, ch, base).bias(false)));
+  g->push_back(nn::BatchNorm2d(ch));
+  g->push_back(nn::ReLU(true));
+  for (int64_t i = 1; i < n_up; ++i) {
+    g->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(ch, ch / 2, 4).stride(2).padding(1).bias(false)));
+    ch /= 2;
+    g->push_back(nn::BatchNorm2d(ch));
+    g->push_back(nn::ReLU(true));
+  }
+  for (int64_t i = 0; i < extra; ++i) {
+    g->push_back(nn::Conv2d(nn::Conv2dOptions(ch, ch, 3).padding(1).bias(false)));
+    g->push_back(nn::BatchNorm2d(ch));
+    g->push_back(nn::ReLU(true));
+  }
+  g->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(ch, c, 4).stride(2).padding(1).bias(false)));
+  g->push_back(nn::Tanh());
+
+  nn::Sequential d;
+  int64_t dc = dch;
+  d->push_back(nn::Conv2d(nn::Conv2dOptions(c, dc, 4).stride(2).padding(1).bias(false)));
+  d->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
+  for (int64_t i = 0; i < extra; ++i) {
+    d->push_back(nn::Conv2d(nn::Conv2dOptions(dc, dc, 3).padding(1).bias(false)));
+    if (d_bn) d->push_back(nn::BatchNorm2d(dc));
+    d->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
+  }
+  for (int64_t i = 1; i < n_up; ++i) {
+    d->push_back(nn::Conv2d(nn::Conv2dOptions(dc, dc * 2, 4).stride(2).padding(1).bias(false)));
+    dc *= 2;
+    if (d_bn) d->push_back(nn::BatchNorm2d(dc));
+    d->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
+  }
+  d->push_back(nn::Conv2d(nn::Conv2dOptions(dc, 1, base).bias(false)));
+  d->push_back(nn::Flatten(nn::FlattenOptions().start_dim(0)));
+
+  GanModels m{std::make_shared<SequentialGeneratorImpl>(z, g), std::make_shared<SequentialDiscriminatorImpl>(d)};
+  dcgan_init(*m.g);
+  dcgan_init(*m.d);
+  return m;
+}
+
+GanModels make_mlp(const Config& cfg, const DataSpec& spec) {
+  if (spec.shape.size() != 1) throw Error(fmt::format("model mlp needs vector data; dataset '{}' yields images (use model.name=dcgan)", spec.name));
+  const int64_t dim = spec.shape[0], z = cfg.get_int("model.z_dim"), h = cfg.get_int("model.hidden");
+  const int64_t layers = cfg.get_int("model.layers");
+  nn::Sequential g, d;
+  int64_t in = z;
+  for (int64_t i = 0; i < layers; ++i) {
+    g->push_back(nn::Linear(in, h));
+    g->push_back(nn::ReLU(true));
+    in = h;
+  }
+  g->push_back(nn::Linear(in, dim));
+  in = dim;
+  for (int64_t i = 0; i < layers; ++i) {
+    d->push_back(nn::Linear(in, h));
+    d->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
+    in = h;
+  }
+  d->push_back(nn::Linear(in, 1));
+  return GanModels{std::make_shared<SequentialGeneratorImpl>(z, g), std::make_shared<SequentialDiscriminatorImpl>(d)};
+}
+
+ModelRegistry::Registrar dcgan("dcgan", "DCGAN: transposed conv + BN + ReLU generator, strided conv + LeakyReLU discriminator",
+                               [](const Config& cfg, const DataSpec& spec) { return std::make_shared<GanModels>(make_dcgan(cfg, spec)); });
+ModelRegistry::Registrar mlp("mlp", "fully connected G and D for vector data (toy distributions)",
+                             [](const Config& cfg, const DataSpec& spec) { return std::make_shared<GanModels>(make_mlp(cfg, spec)); });
+
+}  // namespace
+}  // namespace ganpp

@@ -1,0 +1,57 @@
+#include "ganpp/models/gan.h"
+
+#include <fmt/format.h>
+
+#include "ganpp/core/error.h"
+
+namespace ganpp {
+
+GanModels create_models(const Config& cfg, const DataSpec& spec) {
+  auto m = ModelRegistry::instance().create("model (model.name)", cfg.get_str("model.name"), cfg, spec);
+  return *m;
+}
+
+Generator create_generator(const Config& cfg, const DataSpec& spec) { return create_models(cfg, spec).g; }
+
+void dcgan_init(torch::nn::Module& m) {
+  torch::NoGradGuard ng;
+  for (auto& mod : m.modules(/*include_self=*/true)) {
+    std::string n = mod->name();
+    if (n.find("Conv") != std::string::npos || n.find("Linear") != std::string::npos) {
+      for (auto& p : mod->named_parameters(false)) {
+        if (p.key() == "weight") torch::nn::init::normal_(p.value(), 0.0, 0.02);
+        if (p.key() == "bias") torch::nn::init::zeros_(p.value());
+      }
+    } else if (n.find("BatchNorm") != std::string::npos) {
+      for (auto& p : mod->named_parameters(false)) {
+        if (p.key() == "weight") torch::nn::init::normal_(p.value(), 1.0, 0.02);
+        if (p.key() == "bias") torch::nn::init::zeros_(p.value());
+      }
+    }
+  }
+}
+
+void copy_weights(torch::nn::Module& dst, const torch::nn::Module& src) {
+  torch::NoGradGuard ng;
+  auto sp = src.named_parameters(true);
+  auto dp = dst.named_parameters(true);
+  for (auto& p : dp) {
+    auto* s = sp.find(p.key());
+    if (!s) throw Error(fmt::format("copy_weights: parameter '{}' missing in source", p.key()));
+    p.value().copy_(*s);
+  }
+  auto sb = src.named_buffers(true);
+  for (auto& b : dst.named_buffers(true)) {
+    auto* s = sb.find(b.key());
+    if (!s) throw Error(fmt::format("copy_weights: buffer '{}' missing in source", b.key()));
+    b.value().copy_(*s);
+  }
+}
+
+int64_t num_parameters(const torch::nn::Module& m) {
+  int64_t n = 0;
+  for (auto& p : m.parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace ganpp

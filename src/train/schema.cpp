@@ -1,0 +1,84 @@
+#include "ganpp/core/config.h"
+#include "ganpp/data/dataset.h"
+#include "ganpp/losses/loss.h"
+#include "ganpp/models/gan.h"
+#include "ganpp/train/task.h"
+
+namespace ganpp {
+namespace {
+
+Schema build_schema() {
+  using T = ValueType;
+  Schema s;
+  s.add("seed", T::Int, "0", "seed for initialisation, noise, data order and augmentation (same seed = same run)");
+  s.add("threads", T::Int, "0", "torch CPU threads; 0 = all cores").min = 0;
+  s.add("device", T::String, "cpu", "compute device").choices = {"cpu"};
+  s.add("task", T::String, "gan", "what one D and one G phase compute").dynamic = [] { return TaskRegistry::instance().names(); };
+
+  s.add("data.dataset", T::String, "fashion-mnist", "dataset").dynamic = [] { return DatasetRegistry::instance().names(); };
+  s.add("data.path", T::String, "", "dataset folder or file (fashion-mnist: defaults to Debian's install path)");
+  s.add("data.labels", T::String, "", "idx dataset: IDX label file (optional)");
+  s.add("data.split", T::String, "train", "train or test split (IDX datasets)").choices = {"train", "test"};
+  s.add("data.resolution", T::Int, "32", "square image size the model works at").min = 4;
+  s.add("data.channels", T::Int, "0", "image-folder: 1 = grayscale, 3 = RGB, 0 = as the first image").max = 3;
+  s.key_range("data.channels", 0, 3);
+  s.add("data.fit", T::String, "resize", "IDX images whose size differs from data.resolution: pad (centred) or resize")
+      .choices = {"pad", "resize"};
+  s.add("data.image_size", T::Int, "0", "image-folder: short side after resizing, before cropping (0 = data.resolution)").min = 0;
+  s.add("data.crop", T::String, "center", "image-folder: center crop once, or a random crop per sample").choices = {"center", "random"};
+  s.add("data.limit", T::Int, "0", "use only the first N samples (0 = all)").min = 0;
+  s.key_range("data.hflip", 0, 1, s.add("data.hflip", T::Float, "0", "probability of a random horizontal flip"));
+  s.key_range("data.rotate", 0, 1, s.add("data.rotate", T::Float, "0", "probability of a random rotation"));
+  s.key_range("data.rotate_degrees", 0, 180, s.add("data.rotate_degrees", T::Float, "10", "maximum rotation angle (degrees)"));
+  s.key_range("data.translate", 0, 1, s.add("data.translate", T::Float, "0", "probability of a random translation (pad + crop)"));
+  s.key_range("data.translate_frac", 0, 0.5, s.add("data.translate_frac", T::Float, "0.125", "maximum shift as a fraction of the size"));
+  s.key_range("data.prefetch", 0, 64, s.add("data.prefetch", T::Int, "2", "batches prepared ahead on a background thread (0 = inline)"));
+  s.add("data.layout", T::String, "ring", "mixture2d: ring, grid, ring:N:RADIUS:SIGMA or grid:K:SPACING:SIGMA");
+  s.add("data.samples", T::Int, "100000", "mixture2d/gaussian: number of training samples").min = 1;
+  s.add("data.mean", T::Float, "0", "gaussian: mean");
+  s.add("data.std", T::Float, "1", "gaussian: standard deviation").min = 0;
+  s.add("data.dim", T::Int, "1", "gaussian: dimension").min = 1;
+
+  s.add("model.name", T::String, "dcgan", "model family").dynamic = [] { return ModelRegistry::instance().names(); };
+  s.add("model.z_dim", T::Int, "100", "noise dimension").min = 1;
+  s.add("model.g_channels", T::Int, "64", "dcgan: generator width (channels of the last hidden layer)").min = 1;
+  s.add("model.d_channels", T::Int, "64", "dcgan: discriminator width (channels of the first layer)").min = 1;
+  s.add("model.depth", T::Int, "0", "dcgan: extra 3x3 stride-1 conv blocks in G and D (0 = classic DCGAN)").min = 0;
+  s.add("model.d_batchnorm", T::Bool, "true", "dcgan: batch norm in D's hidden layers");
+  s.add("model.hidden", T::Int, "128", "mlp: hidden units per layer").min = 1;
+  s.add("model.layers", T::Int, "3", "mlp: hidden layers in G and in D").min = 1;
+
+  s.add("loss.name", T::String, "ns", "adversarial loss").dynamic = [] { return LossRegistry::instance().names(); };
+
+  s.add("train.batch_size", T::Int, "64", "mini-batch size").min = 1;
+  s.add("train.max_steps", T::Int, "20000", "stop after this many G steps (a step = n_critic D updates + 1 G update)").min = 0;
+  s.add("train.max_minutes", T::Float, "0", "stop after this much wall time in one invocation (0 = no limit)").min = 0;
+  s.add("train.n_critic", T::Int, "1", "D updates per G update").min = 1;
+  s.add("train.reuse_fake", T::Bool, "true", "with n_critic=1, the G update reuses the D update's fake batch (one G forward per step)");
+
+  s.add("optim.g_lr", T::Float, "0.0002", "Adam learning rate of G").min = 0;
+  s.add("optim.d_lr", T::Float, "0.0002", "Adam learning rate of D").min = 0;
+  s.key_range("optim.beta1", 0, 0.999999, s.add("optim.beta1", T::Float, "0.5", "Adam beta1"));
+  s.key_range("optim.beta2", 0, 0.999999, s.add("optim.beta2", T::Float, "0.999", "Adam beta2"));
+  s.add("optim.eps", T::Float, "1e-08", "Adam epsilon").min = 0;
+
+  s.add("ema.enabled", T::Bool, "false", "keep an exponential moving average of G's weights, used for samples");
+  s.key_range("ema.decay", 0, 1, s.add("ema.decay", T::Float, "0.999", "EMA decay per step"));
+  s.add("ema.start", T::Int, "0", "step from which the EMA averages (before it, it copies G)").min = 0;
+
+  s.add("log.every", T::Int, "50", "steps between metrics.jsonl lines and progress updates").min = 1;
+  s.add("log.sample_every", T::Int, "500", "steps between sample grids and plot refreshes (0 = only at the end)").min = 0;
+  s.add("log.checkpoint_every", T::Int, "1000", "steps between checkpoints (0 = only at the end)").min = 0;
+  s.add("log.keep_checkpoints", T::Int, "3", "checkpoints kept in the run folder (oldest deleted)").min = 1;
+  s.add("log.samples", T::Int, "64", "images in each sample grid (vector data: points, at least 1000 are drawn)").min = 1;
+  return s;
+}
+
+}  // namespace
+
+const Schema& default_schema() {
+  static const Schema s = build_schema();
+  return s;
+}
+
+}  // namespace ganpp

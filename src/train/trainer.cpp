@@ -1,0 +1,391 @@
+#include "ganpp/train/trainer.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "ganpp/core/error.h"
+#include "ganpp/io/image.h"
+#include "ganpp/io/plot.h"
+#include "ganpp/train/run.h"
+#include "ganpp/version.h"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace ganpp {
+
+void set_threads(int64_t n) {
+  int64_t t = n > 0 ? n : static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(static_cast<int>(t));
+}
+
+namespace {
+
+std::string hms(double s) {
+  if (!std::isfinite(s) || s < 0) return "--:--";
+  int64_t t = static_cast<int64_t>(s + 0.5);
+  return t >= 3600 ? fmt::format("{}:{:02d}:{:02d}", t / 3600, (t / 60) % 60, t % 60) : fmt::format("{:02d}:{:02d}", t / 60, t % 60);
+}
+
+std::string now_iso() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// One progress line: a bar redrawn in place on a terminal, plain lines otherwise.
+class Progress {
+ public:
+  explicit Progress(bool quiet) : quiet_(quiet), tty_(::isatty(STDERR_FILENO)) {}
+  void update(int64_t step, int64_t max, double its, double eta, double ld, double lg) {
+    if (quiet_) return;
+    if (tty_) {
+      const int width = 24;
+      int fill = max > 0 ? static_cast<int>(width * double(step) / max) : 0;
+      std::string bar = std::string(fill, '=') + (fill < width ? ">" : "") + std::string(std::max(0, width - fill - 1), ' ');
+      std::cerr << fmt::format("\r[{}] {}/{} | {:.2f} it/s | ETA {} | loss_d {:.4f} loss_g {:.4f}   ", bar, step, max,
+                               its, hms(eta), ld, lg)
+                << std::flush;
+      drawn_ = true;
+    } else {
+      std::cerr << fmt::format("step {}/{}  {:.2f} it/s  ETA {}  loss_d {:.4f}  loss_g {:.4f}\n", step, max, its,
+                               hms(eta), ld, lg);
+    }
+  }
+  void message(const std::string& m) {
+    if (quiet_) return;
+    if (drawn_) std::cerr << "\n", drawn_ = false;
+    std::cerr << m << "\n";
+  }
+  ~Progress() {
+    if (drawn_) std::cerr << "\n";
+  }
+
+ private:
+  bool quiet_, tty_, drawn_ = false;
+};
+
+bool all_finite(const torch::nn::Module& m) {
+  for (auto& p : m.parameters())
+    if (!torch::isfinite(p).all().item<bool>()) return false;
+  return true;
+}
+
+}  // namespace
+
+Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
+    : cfg_(std::move(cfg)), dir_(std::move(run_dir)), opt_(opt), noise_gen_(at::make_generator<at::CPUGeneratorImpl>(0)) {
+  set_threads(cfg_.get_int("threads"));
+  if (!opt_.resume && !list_checkpoints(dir_).empty())
+    throw Error(fmt::format("run folder '{}' already holds a run; continue it with `ganpp resume --run {}` or choose "
+                            "another --out",
+                            dir_.string(), dir_.string()));
+  fs::path resume_from = opt_.resume ? latest_checkpoint(dir_) : fs::path();
+  std::error_code ec;
+  for (auto d : {run::samples(dir_), run::plots(dir_), run::checkpoints(dir_)}) {
+    fs::create_directories(d, ec);
+    if (ec) throw Error(fmt::format("cannot create run folder '{}': {}", d.string(), ec.message()));
+  }
+  if (::access(dir_.c_str(), W_OK) != 0 || ::access(run::checkpoints(dir_).c_str(), W_OK) != 0)
+    throw Error(fmt::format("run folder '{}' is not writable", dir_.string()));
+
+  const uint64_t seed = static_cast<uint64_t>(cfg_.get_int("seed"));
+  torch::manual_seed(seed);
+  data_ = create_dataset(cfg_);
+  task_ = create_task(cfg_, data_->spec());
+  if (cfg_.get_bool("ema.enabled")) {
+    ema_ = task_->make_generator();
+    copy_weights(*ema_, *task_->generator());
+  }
+  loader_ = std::make_unique<Loader>(data_, cfg_.get_int("train.batch_size"), mix64(seed, 2),
+                                     AugmentOptions::from_config(cfg_), static_cast<int>(cfg_.get_int("data.prefetch")));
+  noise_gen_ = at::make_generator<at::CPUGeneratorImpl>(mix64(seed, 1));
+  {
+    auto g = at::make_generator<at::CPUGeneratorImpl>(mix64(seed, 3));
+    int64_t n = cfg_.get_int("log.samples");
+    if (!data_->spec().is_image()) n = std::max<int64_t>(n, 1000);
+    fixed_noise_ = task_->noise(n, g);
+  }
+  if (!data_->spec().is_image()) {
+    std::vector<int64_t> idx(static_cast<size_t>(std::min<int64_t>(data_->size(), 2000)));
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
+    real_reference_ = data_->get(idx, std::vector<uint64_t>(idx.size(), 0));
+  }
+  if (opt_.resume) {
+    restore(resume_from);
+    cfg_.save(run::config(dir_));
+  } else {
+    cfg_.save(run::config(dir_));
+    write_file_atomic(run::metrics(dir_), "");
+  }
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::restore(const fs::path& ckpt) {
+  Archive a = load_checkpoint(ckpt);
+  const std::string src = ckpt.string();
+  auto need = [&](const std::string& k) -> const torch::Tensor& {
+    auto it = a.tensors.find(k);
+    if (it == a.tensors.end()) throw Error(fmt::format("'{}': checkpoint has no '{}'", src, k));
+    return it->second;
+  };
+  task_->load(a, src);
+  if (ema_) {
+    if (a.meta.value("has_ema", false)) get_module(a, "G_ema", *ema_, src);
+    else copy_weights(*ema_, *task_->generator());
+  }
+  try {
+    step_ = a.meta.at("step").get<int64_t>();
+    wall_before_ = a.meta.at("wall_s").get<double>();
+    loader_->restore(LoaderState{a.meta.at("epoch").get<int64_t>(), a.meta.at("pos").get<int64_t>()});
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("'{}': checkpoint metadata is incomplete: {}", src, e.what()));
+  }
+  noise_gen_.set_state(need("rng/noise"));
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(need("rng/torch"));
+  }
+  fixed_noise_ = need("fixed_noise").clone();
+  // metrics.jsonl: keep what the checkpoint covers, drop lines logged after it by the interrupted run.
+  std::string kept;
+  if (fs::exists(run::metrics(dir_))) {
+    std::ifstream in(run::metrics(dir_));
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      try {
+        auto j = nlohmann::json::parse(line);
+        if (j.at("step").get<int64_t>() > step_) continue;
+        std::map<std::string, double> h;
+        for (auto& [k, v] : j.items())
+          if (v.is_number()) h[k] = v.get<double>();
+        history_.push_back(h);
+        kept += line + "\n";
+      } catch (const std::exception&) {
+        // A line torn by a crash mid-write: dropped.
+      }
+    }
+  }
+  write_file_atomic(run::metrics(dir_), kept);
+  last_checkpoint_ = ckpt;
+}
+
+double Trainer::wall_seconds() const {
+  return wall_before_ + std::chrono::duration<double>(Clock::now() - t_start_).count();
+}
+
+void Trainer::update_ema() {
+  if (!ema_) return;
+  torch::NoGradGuard ng;
+  auto g = task_->generator();
+  if (step_ < cfg_.get_int("ema.start")) {
+    copy_weights(*ema_, *g);
+    return;
+  }
+  const double decay = cfg_.get_float("ema.decay");
+  auto src = g->named_parameters(true);
+  for (auto& p : ema_->named_parameters(true)) p.value().lerp_(src[p.key()], 1.0 - decay);
+  auto bsrc = g->named_buffers(true);
+  for (auto& b : ema_->named_buffers(true)) b.value().copy_(bsrc[b.key()]);
+}
+
+void Trainer::check_finite(const torch::Tensor& loss_d, const torch::Tensor& loss_g) {
+  double ld = loss_d.item<double>(), lg = loss_g.item<double>();
+  if (std::isfinite(ld) && std::isfinite(lg)) return;
+  std::string which = !std::isfinite(ld) ? fmt::format("loss_d = {}", ld) : fmt::format("loss_g = {}", lg);
+  std::string last = last_checkpoint_.empty() ? "no checkpoint was written yet"
+                                              : fmt::format("the last good checkpoint is '{}'", last_checkpoint_.string());
+  throw Error(fmt::format("training diverged at step {}: {}; stopped without saving ({}). Lower optim.d_lr/optim.g_lr "
+                          "or change the loss, then resume or restart",
+                          step_, which, last));
+}
+
+void Trainer::train_step(bool log_step, std::map<std::string, double>& stats) {
+  const int64_t n_critic = cfg_.get_int("train.n_critic");
+  StepContext ctx;
+  ctx.noise = &noise_gen_;
+  ctx.want_stats = log_step;
+  ctx.stats = &stats;
+  torch::Tensor loss_d;
+  Batch b;
+  for (int64_t k = 0; k < n_critic; ++k) {
+    b = loader_->next();
+    ctx.last_d_step = (k == n_critic - 1);
+    loss_d = task_->d_step(b, ctx);
+  }
+  torch::Tensor loss_g = task_->g_step(b, ctx);
+  ++step_;
+  update_ema();
+  check_finite(loss_d, loss_g);
+  if (log_step) {
+    stats["loss_d"] = loss_d.item<double>();
+    stats["loss_g"] = loss_g.item<double>();
+  }
+}
+
+void Trainer::log_metrics(const std::map<std::string, double>& stats, double it_per_s) {
+  nlohmann::json j;
+  j["step"] = step_;
+  j["epoch"] = loader_->state().epoch;
+  for (auto& [k, v] : stats) j[k] = v;
+  j["it_per_s"] = it_per_s;
+  j["wall_s"] = wall_seconds();
+  std::ofstream out(run::metrics(dir_), std::ios::app);
+  out << j.dump() << "\n";
+  out.flush();
+  if (!out) throw Error(fmt::format("cannot append to '{}'", run::metrics(dir_).string()));
+  std::map<std::string, double> h(stats);
+  h["step"] = double(step_);
+  h["it_per_s"] = it_per_s;
+  history_.push_back(std::move(h));
+}
+
+void Trainer::save_checkpoint() {
+  for (auto& [name, net] : task_->networks())
+    if (!all_finite(*net))
+      throw Error(fmt::format("network {} has non-finite weights at step {}; checkpoint not written", name, step_));
+  Archive a;
+  task_->save(a);
+  if (ema_) put_module(a, "G_ema", *ema_);
+  a.tensors["rng/noise"] = noise_gen_.get_state();
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    a.tensors["rng/torch"] = gen.get_state();
+  }
+  a.tensors["fixed_noise"] = fixed_noise_;
+  LoaderState ls = loader_->state();
+  a.meta = {{"format", "ganpp-checkpoint"}, {"version", 1}, {"ganpp_version", GANPP_VERSION}, {"step", step_},
+            {"epoch", ls.epoch}, {"pos", ls.pos}, {"wall_s", wall_seconds()}, {"config", cfg_.to_yaml()},
+            {"data_spec", spec_to_json(data_->spec())}, {"has_ema", ema_ != nullptr}, {"saved_at", now_iso()}};
+  fs::path path = checkpoint_path(dir_, step_);
+  save_archive(path, a);
+  last_checkpoint_ = path;
+  auto all = list_checkpoints(dir_);
+  const size_t keep = static_cast<size_t>(cfg_.get_int("log.keep_checkpoints"));
+  for (size_t i = 0; i + keep < all.size(); ++i) fs::remove(all[i]);
+}
+
+void Trainer::write_samples() {
+  Generator g = ema_ ? ema_ : task_->generator();
+  bool was_training = g->is_training();
+  g->eval();
+  torch::Tensor out;
+  {
+    torch::NoGradGuard ng;
+    out = g->forward(fixed_noise_);
+  }
+  g->train(was_training);
+  write_sample_grid(run::samples(dir_) / fmt::format("step_{:08d}.png", step_), out, data_->spec(), real_reference_);
+}
+
+void Trainer::write_plots() {
+  if (history_.empty()) return;
+  auto series = [&](const std::string& key) {
+    Series s{key, {}, {}};
+    for (auto& h : history_) {
+      auto it = h.find(key);
+      if (it == h.end()) continue;
+      s.x.push_back(h.at("step"));
+      s.y.push_back(it->second);
+    }
+    return s;
+  };
+  auto plot = [&](const std::string& file, const std::string& title, std::vector<std::string> keys) {
+    std::vector<Series> ss;
+    for (auto& k : keys)
+      if (auto s = series(k); !s.x.empty()) ss.push_back(s);
+    if (ss.empty()) return;
+    PlotOptions o;
+    o.title = title;
+    o.xlabel = "step";
+    write_png(run::plots(dir_) / file, line_plot(ss, o));
+  };
+  plot("losses.png", "losses", {"loss_d", "loss_g"});
+  plot("d_outputs.png", "mean D output on real and fake", {"d_real", "d_fake"});
+  plot("probabilities.png", "mean D(x) and D(G(z)) as probabilities", {"p_real", "p_fake"});
+  plot("grad_norms.png", "gradient norms", {"grad_norm_d", "grad_norm_g"});
+  plot("speed.png", "training speed (it/s)", {"it_per_s"});
+}
+
+void Trainer::write_model_card(const std::string& stop_reason) {
+  std::string nets;
+  for (auto& [name, net] : task_->networks()) nets += fmt::format("- {}: {} parameters\n", name, num_parameters(*net));
+  std::string last;
+  if (!history_.empty())
+    for (auto& [k, v] : history_.back()) last += fmt::format("- {}: {:.6g}\n", k, v);
+  std::string card = fmt::format(
+      "# Model card: {} on {}\n\n"
+      "Trained with ganpp {} ({}); stopped at step {} ({}); {:.1f} s of training.\n\n"
+      "## Data\n- dataset: {}\n- sample shape: {}\n- classes: {}\n\n"
+      "## Networks\n{}\n## Last logged metrics\n{}\n"
+      "## Reproduce\n`ganpp train --config config.yaml` (this folder's effective config; seed {}).\n\n"
+      "## Limitations\nSamples are synthetic and may reproduce biases of the training data. No quality metric (FID, "
+      "precision/recall) was computed for this run unless listed above.\n",
+      cfg_.get_str("model.name"), data_->spec().name, GANPP_VERSION, now_iso(), step_, stop_reason, wall_seconds(),
+      data_->spec().name, fmt::join(data_->spec().shape, "x"), data_->spec().num_classes, nets, last,
+      cfg_.get_int("seed"));
+  write_file_atomic(dir_ / "model_card.md", card);
+}
+
+void Trainer::run() {
+  t_start_ = Clock::now();
+  Progress progress(opt_.quiet);
+  const int64_t max_steps = cfg_.get_int("train.max_steps");
+  const double max_s = cfg_.get_float("train.max_minutes") * 60.0;
+  const int64_t log_every = cfg_.get_int("log.every"), sample_every = cfg_.get_int("log.sample_every");
+  const int64_t ckpt_every = cfg_.get_int("log.checkpoint_every");
+  if (step_ >= max_steps) {
+    progress.message(fmt::format("nothing to do: the run is at step {} and train.max_steps is {}", step_, max_steps));
+    return;
+  }
+  progress.message(fmt::format("training {} on {} ({} samples) from step {} to {}, {} threads; run folder {}",
+                               cfg_.get_str("model.name"), data_->spec().name, data_->size(), step_, max_steps,
+                               at::get_num_threads(), dir_.string()));
+  auto t_log = Clock::now();
+  int64_t step_log = step_;
+  double its = 0;
+  std::string reason = "reached train.max_steps";
+  while (step_ < max_steps) {
+    double elapsed = std::chrono::duration<double>(Clock::now() - t_start_).count();
+    if (max_s > 0 && elapsed >= max_s) {
+      reason = "reached train.max_minutes";
+      break;
+    }
+    const bool log_step = (step_ + 1) % log_every == 0 || step_ + 1 == max_steps;
+    std::map<std::string, double> stats;
+    train_step(log_step, stats);
+    if (log_step) {
+      auto now = Clock::now();
+      double dt = std::chrono::duration<double>(now - t_log).count();
+      its = dt > 0 ? double(step_ - step_log) / dt : 0.0;
+      t_log = now;
+      step_log = step_;
+      log_metrics(stats, its);
+      double eta = its > 0 ? double(max_steps - step_) / its : INFINITY;
+      if (max_s > 0) eta = std::min(eta, max_s - std::chrono::duration<double>(now - t_start_).count());
+      progress.update(step_, max_steps, its, eta, stats["loss_d"], stats["loss_g"]);
+    }
+    if (sample_every > 0 && step_ % sample_every == 0) {
+      write_samples();
+      write_plots();
+    }
+    if (ckpt_every > 0 && step_ % ckpt_every == 0) save_checkpoint();
+  }
+  if (last_checkpoint_ != checkpoint_path(dir_, step_)) save_checkpoint();
+  write_samples();
+  write_plots();
+  write_model_card(reason);
+  progress.message(fmt::format("stopped at step {} ({}); checkpoint {}", step_, reason, last_checkpoint_.string()));
+}
+
+}  // namespace ganpp

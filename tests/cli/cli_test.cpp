@@ -1,0 +1,205 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "ganpp/core/config.h"
+#include "ganpp/io/archive.h"
+#include "ganpp/io/image.h"
+#include "ganpp/models/gan.h"
+#include "ganpp/train/run.h"
+#include "test_util.h"
+
+using namespace ganpp;
+using ganpp::test::run_cli;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A tiny DCGAN on the first 256 Fashion-MNIST images: real code paths, seconds of compute.
+fs::path tiny_config(const fs::path& dir, const std::string& extra = "") {
+  fs::path p = dir / "tiny.yaml";
+  std::ofstream(p) << "seed: 3\nthreads: 1\n"
+                      "data:\n  dataset: fashion-mnist\n  resolution: 28\n  limit: 256\n  hflip: 0.5\n  translate: 0.3\n"
+                      "model:\n  name: dcgan\n  z_dim: 16\n  g_channels: 8\n  d_channels: 8\n"
+                      "train:\n  batch_size: 16\n  max_steps: 8\n"
+                      "ema:\n  enabled: true\n  decay: 0.9\n"
+                      "log:\n  every: 2\n  sample_every: 4\n  checkpoint_every: 4\n  samples: 16\n"
+                   << extra;
+  return p;
+}
+
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+}  // namespace
+
+TEST(Cli, HelpListsEverySubcommand) {
+  std::string out;
+  ASSERT_EQ(run_cli("--help", &out), 0) << out;
+  for (auto c : {"train", "resume", "sample", "export", "config"}) EXPECT_NE(out.find(c), std::string::npos) << c;
+  ASSERT_EQ(run_cli("train --help", &out), 0) << out;
+  for (auto f : {"--config", "--out", "--set", "--max-steps", "--max-minutes", "--threads"})
+    EXPECT_NE(out.find(f), std::string::npos) << f;
+  ASSERT_EQ(run_cli("sample --help", &out), 0) << out;
+  EXPECT_NE(out.find("--seed"), std::string::npos);
+  ASSERT_EQ(run_cli("config --list", &out), 0) << out;
+  EXPECT_NE(out.find("train.batch_size"), std::string::npos);
+  EXPECT_NE(run_cli("", &out), 0);
+}
+
+TEST(Cli, TrainWritesACompleteRunFolderThenSamplesAndExports) {
+  auto d = test::temp_dir("cli_train");
+  auto run = d / "run";
+  std::string out;
+  ASSERT_EQ(run_cli("train --config " + q(tiny_config(d)) + " --out " + q(run), &out), 0) << out;
+  // Plain progress lines when stderr is not a terminal.
+  EXPECT_NE(out.find("step 8/8"), std::string::npos) << out;
+  EXPECT_NE(out.find("it/s"), std::string::npos) << out;
+  EXPECT_NE(out.find("ETA"), std::string::npos) << out;
+  for (auto f : {"config.yaml", "metrics.jsonl", "model_card.md", "plots/losses.png", "plots/grad_norms.png",
+                 "samples/step_00000004.png", "samples/step_00000008.png", "checkpoints/step_00000004.ckpt",
+                 "checkpoints/step_00000008.ckpt"})
+    EXPECT_TRUE(fs::exists(run / f)) << f;
+  // The effective config is complete and loads back.
+  Config eff = Config::from_yaml_file(run / "config.yaml");
+  EXPECT_EQ(eff.get_int("model.g_channels"), 8);
+  EXPECT_EQ(eff.get_int("train.max_steps"), 8);
+  EXPECT_EQ(eff.get_str("loss.name"), "ns");
+  // metrics.jsonl: one JSON object per log step with the required fields.
+  std::ifstream m(run / "metrics.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(m, line); ++lines) {
+    auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["step"].get<int>(), 2 * (lines + 1));
+    for (auto k : {"loss_d", "loss_g", "d_real", "d_fake", "p_real", "p_fake", "grad_norm_d", "grad_norm_g", "it_per_s",
+                   "wall_s"})
+      EXPECT_TRUE(j.contains(k) && j[k].is_number()) << k << " in " << line;
+  }
+  EXPECT_EQ(lines, 4);
+  Image grid = decode_image(run / "samples/step_00000008.png");
+  EXPECT_EQ(grid.width, 4 * 30 + 2);  // 16 samples, 4 per row, 28 px + 2 px padding
+
+  ASSERT_EQ(run_cli("sample --run " + q(run) + " --n 5 --out " + q(d / "s"), &out), 0) << out;
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(fs::exists(d / "s" / ("sample_00000" + std::to_string(i) + ".png")));
+  EXPECT_FALSE(fs::exists(d / "s" / "sample_000005.png"));
+  Image one = decode_image(d / "s" / "sample_000000.png");
+  EXPECT_EQ(one.width, 28);
+  EXPECT_EQ(one.channels, 1);
+  ASSERT_EQ(run_cli("sample --run " + q(run) + " --n 9 --seed 4 --out " + q(d / "g1.png"), &out), 0) << out;
+  ASSERT_EQ(run_cli("sample --run " + q(run) + " --n 9 --seed 4 --out " + q(d / "g2.png"), &out), 0) << out;
+  ASSERT_EQ(run_cli("sample --run " + q(run) + " --n 9 --seed 5 --out " + q(d / "g3.png"), &out), 0) << out;
+  EXPECT_EQ(read_file(d / "g1.png"), read_file(d / "g2.png"));  // same seed, same samples
+  EXPECT_NE(read_file(d / "g1.png"), read_file(d / "g3.png"));
+
+  // Export to TorchScript and run it in Python (Debian's python3-torch): same output as ganpp's generator.
+  ASSERT_EQ(run_cli("export --run " + q(run) + " --out " + q(d / "g.pt"), &out), 0) << out;
+  LoadedGenerator lg = load_generator(run);
+  EXPECT_TRUE(lg.ema);
+  torch::NoGradGuard ng;
+  auto z = torch::randn({6, lg.g->z_dim()});
+  auto want = lg.g->forward(z).contiguous();
+  std::ofstream(d / "z.bin", std::ios::binary).write(static_cast<const char*>(z.data_ptr()), z.numel() * 4);
+  std::ofstream(d / "want.bin", std::ios::binary).write(static_cast<const char*>(want.data_ptr()), want.numel() * 4);
+  std::string py = std::string(test::system_python()) + " -c \"import numpy as np, torch; m = torch.jit.load('" +
+                   (d / "g.pt").string() + "'); z = torch.from_numpy(np.fromfile('" + (d / "z.bin").string() +
+                   "', dtype=np.float32).reshape(6, -1)); y = m(z).detach().numpy(); w = np.fromfile('" +
+                   (d / "want.bin").string() +
+                   "', dtype=np.float32).reshape(y.shape); print('shape', tuple(y.shape), 'maxdiff', "
+                   "float(abs(y - w).max())); assert abs(y - w).max() < 1e-5\" 2>&1";
+  FILE* p = popen(py.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[4096];
+  std::string pyout;
+  while (fgets(buf, sizeof buf, p)) pyout += buf;
+  EXPECT_EQ(pclose(p), 0) << pyout;
+  EXPECT_NE(pyout.find("shape (6, 1, 28, 28)"), std::string::npos) << pyout;
+}
+
+TEST(Cli, ResumeIsBitExact) {
+  auto d = test::temp_dir("cli_resume");
+  auto cfg = tiny_config(d);
+  std::string out;
+  ASSERT_EQ(run_cli("train -q --config " + q(cfg) + " --out " + q(d / "straight"), &out), 0) << out;
+  ASSERT_EQ(run_cli("train -q --config " + q(cfg) + " --out " + q(d / "split") + " --max-steps 4", &out), 0) << out;
+  ASSERT_EQ(run_cli("resume -q --run " + q(d / "split") + " --max-steps 8", &out), 0) << out;
+  Archive a = load_archive(d / "straight/checkpoints/step_00000008.ckpt");
+  Archive b = load_archive(d / "split/checkpoints/step_00000008.ckpt");
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  int compared = 0;
+  for (auto& [k, v] : a.tensors) {
+    ASSERT_TRUE(b.tensors.count(k)) << k;
+    EXPECT_TRUE(torch::equal(v, b.tensors[k])) << k << " differs after resume";
+    compared += k.rfind("G/", 0) == 0 || k.rfind("D/", 0) == 0 || k.rfind("opt/", 0) == 0 || k.rfind("G_ema/", 0) == 0;
+  }
+  EXPECT_GT(compared, 20);
+  EXPECT_EQ(a.meta["epoch"], b.meta["epoch"]);
+  EXPECT_EQ(a.meta["pos"], b.meta["pos"]);
+  // The resumed run's metrics carry on from the checkpoint: steps 2,4 then 6,8.
+  std::ifstream m(d / "split/metrics.jsonl");
+  std::vector<int> steps;
+  for (std::string line; std::getline(m, line);) steps.push_back(nlohmann::json::parse(line)["step"].get<int>());
+  EXPECT_EQ(steps, (std::vector<int>{2, 4, 6, 8}));
+}
+
+TEST(Cli, TimeLimitStopsCleanlyWithACheckpoint) {
+  auto d = test::temp_dir("cli_time");
+  std::string out;
+  ASSERT_EQ(run_cli("train -q --config " + q(tiny_config(d)) + " --out " + q(d / "r") +
+                        " --max-steps 100000 --max-minutes 0.02 --set log.checkpoint_every=0",
+                    &out),
+            0)
+      << out;
+  auto ck = list_checkpoints(d / "r");
+  ASSERT_EQ(ck.size(), 1u);
+  Archive a = load_checkpoint(ck[0]);
+  EXPECT_GT(a.meta["step"].get<int>(), 0);
+  EXPECT_LT(a.meta["step"].get<int>(), 100000);
+  EXPECT_NE(read_file(d / "r" / "model_card.md").find("reached train.max_minutes"), std::string::npos);
+}
+
+TEST(Cli, BadInputsGiveOneClearErrorAndNonZeroExit) {
+  auto d = test::temp_dir("cli_bad");
+  auto cfg = tiny_config(d);
+  struct Case {
+    std::string args, expect;
+  };
+  std::ofstream(d / "typo.yaml") << "model:\n  g_chanels: 8\n";
+  std::ofstream(d / "bad.idx") << "not an idx file at all";
+  fs::create_directories(d / "empty");
+  std::vector<Case> cases = {
+      {"train --config " + q(d / "typo.yaml"), "unknown config key 'model.g_chanels'"},
+      {"train --config " + q(cfg) + " --set train.batch_size=abc", "'train.batch_size' = 'abc' (in --set): expected an integer"},
+      {"train --config " + q(cfg) + " --set data.path=/nonexistent/fm", "apt-get install dataset-fashion-mnist"},
+      {"train --config " + q(cfg) + " --set data.dataset=idx --set data.path=" + q(d / "bad.idx"), "is not an IDX file"},
+      {"train --config " + q(cfg) + " --set data.dataset=image-folder --set data.path=" + q(d / "empty"), "holds no images"},
+      {"train --config " + q(d / "missing.yaml"), "config file"},
+      {"resume --run " + q(d / "norun"), "does not exist"},
+      {"sample --run " + q(d / "empty") + " --n 4 --out " + q(d / "x.png"), "has no checkpoints"},
+  };
+  for (auto& c : cases) {
+    std::string out;
+    EXPECT_EQ(run_cli(c.args, &out), 1) << c.args << "\n" << out;
+    EXPECT_NE(out.find(c.expect), std::string::npos) << c.args << "\n" << out;
+    EXPECT_EQ(out.rfind("ganpp: error: ", 0), 0u) << out;
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << "one line: " << out;
+  }
+}
+
+TEST(Cli, CorruptOrTruncatedCheckpointIsRefused) {
+  auto d = test::temp_dir("cli_corrupt");
+  std::string out;
+  ASSERT_EQ(run_cli("train -q --config " + q(tiny_config(d)) + " --out " + q(d / "r") + " --max-steps 4", &out), 0) << out;
+  fs::path ck = d / "r/checkpoints/step_00000004.ckpt";
+  std::string good = read_file(ck);
+  std::string bad = good;
+  bad[bad.size() / 2] ^= 0x10;
+  write_file_atomic(ck, bad);
+  EXPECT_EQ(run_cli("resume --run " + q(d / "r") + " --max-steps 8", &out), 1) << out;
+  EXPECT_NE(out.find("checksum mismatch"), std::string::npos) << out;
+  EXPECT_NE(out.find("step_00000004.ckpt"), std::string::npos) << out;
+  write_file_atomic(ck, good.substr(0, good.size() - 100));
+  EXPECT_EQ(run_cli("sample --run " + q(d / "r") + " --n 2 --out " + q(d / "s.png"), &out), 1) << out;
+  EXPECT_NE(out.find("truncated"), std::string::npos) << out;
+  // Nothing was written over the refused checkpoint.
+  EXPECT_EQ(read_file(ck), good.substr(0, good.size() - 100));
+}

@@ -1,0 +1,16 @@
+#pragma once
+#include <filesystem>
+#include <string>
+
+namespace ganpp::test {
+
+// A fresh empty folder under the build's temp area, removed at exit.
+std::filesystem::path temp_dir(const std::string& name);
+
+// Runs `ganpp <args>`; returns the exit code and fills `output` with stdout+stderr.
+int run_cli(const std::string& args, std::string* output = nullptr);
+
+// Path of Debian's python3 with torch/numpy/scipy (not the first python3 on PATH).
+inline const char* system_python() { return "/usr/bin/python3"; }
+
+}  // namespace ganpp::test

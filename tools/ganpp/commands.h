@@ -1,0 +1,13 @@
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace ganpp::cli {
+
+// Each subcommand registers itself on the app; its callback does the work and throws ganpp::Error on bad input.
+void add_train(CLI::App& app);
+void add_resume(CLI::App& app);
+void add_sample(CLI::App& app);
+void add_export(CLI::App& app);
+void add_config(CLI::App& app);
+
+}  // namespace ganpp::cli

@@ -1,0 +1,67 @@
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "commands.h"
+#include "ganpp/core/error.h"
+#include "ganpp/io/image.h"
+#include "ganpp/train/run.h"
+#include "ganpp/train/trainer.h"
+
+namespace fs = std::filesystem;
+
+namespace ganpp::cli {
+
+void add_sample(CLI::App& app) {
+  struct Opts {
+    std::string run, out, checkpoint;
+    int64_t n = 64, seed = 0, threads = 0, batch = 256;
+    bool no_ema = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* c = app.add_subcommand("sample", "generate samples from a run's generator");
+  c->add_option("--run,-r", o->run, "run folder")->required();
+  c->add_option("--n,-n", o->n, "number of samples")->check(CLI::Range(int64_t(1), int64_t(10000000)));
+  c->add_option("--out,-o", o->out, "grid.png (one grid image) or a folder (one PNG per sample; CSV for vector data)")->required();
+  c->add_option("--seed", o->seed, "noise seed");
+  c->add_option("--checkpoint", o->checkpoint, "checkpoint file (default: the run's latest)");
+  c->add_option("--batch", o->batch, "generator batch size")->check(CLI::Range(int64_t(1), int64_t(65536)));
+  c->add_option("--threads", o->threads, "torch threads (default: all cores)");
+  c->add_flag("--no-ema", o->no_ema, "use G's raw weights even when the run keeps an EMA");
+  c->callback([o] {
+    set_threads(o->threads);
+    LoadedGenerator lg = load_generator(o->run, o->checkpoint, !o->no_ema);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(o->seed));
+    std::vector<torch::Tensor> parts;
+    torch::NoGradGuard ng;
+    for (int64_t done = 0; done < o->n; done += o->batch) {
+      int64_t b = std::min(o->batch, o->n - done);
+      parts.push_back(lg.g->forward(torch::randn({b, lg.g->z_dim()}, gen, torch::kFloat)));
+    }
+    auto x = torch::cat(parts);
+    fs::path out = o->out;
+    if (out.extension() == ".png") {
+      if (out.has_parent_path()) fs::create_directories(out.parent_path());
+      write_sample_grid(out, x, lg.spec);
+    } else {
+      fs::create_directories(out);
+      if (lg.spec.is_image()) {
+        for (int64_t i = 0; i < x.size(0); ++i)
+          write_png(out / fmt::format("sample_{:06d}.png", i), tensor_to_image(to_uint8(x[i])));
+      } else {
+        std::ofstream csv(out / "samples.csv");
+        auto d = x.to(torch::kDouble).contiguous();
+        for (int64_t i = 0; i < d.size(0); ++i) {
+          for (int64_t j = 0; j < d.size(1); ++j) csv << (j ? "," : "") << fmt::format("{:.9g}", d[i][j].item<double>());
+          csv << "\n";
+        }
+        if (!csv) throw Error(fmt::format("cannot write '{}'", (out / "samples.csv").string()));
+      }
+    }
+    std::cerr << fmt::format("wrote {} samples from '{}' (step {}, {} weights) to {}\n", o->n, lg.checkpoint.string(),
+                             lg.step, lg.ema ? "EMA" : "raw", out.string());
+  });
+}
+
+}  // namespace ganpp::cli
