@@ -2,6 +2,7 @@
 
 #include "ganpp/core/error.h"
 #include "ganpp/models/gan.h"
+#include "ganpp/nn/layers.h"
 
 namespace nn = torch::nn;
 
@@ -26,43 +27,47 @@ GanModels make_dcgan(const Config& cfg, const DataSpec& spec) {
   const int64_t z = cfg.get_int("model.z_dim"), gch = cfg.get_int("model.g_channels"), dch = cfg.get_int("model.d_channels");
   const int64_t extra = cfg.get_int("model.depth");
   const bool d_bn = cfg.get_bool("model.d_batchnorm");
+  const std::string sn = cfg.get_str("model.spectral_norm");
+  const bool sn_g = sn == "g" || sn == "both", sn_d = sn == "d" || sn == "both";
+  const int64_t pack = cfg.get_int("train.pack"), mbstd = cfg.get_int("model.mbstd_group");
 
   nn::Sequential g;
   g->push_back(nn::Unflatten(nn::UnflattenOptions(1, {z, 1, 1})));
   int64_t ch = gch << (n_up - 1);
-  g->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(z, ch, base).bias(false)));
+  push_layer(g, nn::ConvTranspose2d(nn::ConvTranspose2dOptions(z, ch, base).bias(false)), sn_g);
   g->push_back(nn::BatchNorm2d(ch));
   g->push_back(nn::ReLU(true));
   for (int64_t i = 1; i < n_up; ++i) {
-    g->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(ch, ch / 2, 4).stride(2).padding(1).bias(false)));
+    push_layer(g, nn::ConvTranspose2d(nn::ConvTranspose2dOptions(ch, ch / 2, 4).stride(2).padding(1).bias(false)), sn_g);
     ch /= 2;
     g->push_back(nn::BatchNorm2d(ch));
     g->push_back(nn::ReLU(true));
   }
   for (int64_t i = 0; i < extra; ++i) {
-    g->push_back(nn::Conv2d(nn::Conv2dOptions(ch, ch, 3).padding(1).bias(false)));
+    push_layer(g, nn::Conv2d(nn::Conv2dOptions(ch, ch, 3).padding(1).bias(false)), sn_g);
     g->push_back(nn::BatchNorm2d(ch));
     g->push_back(nn::ReLU(true));
   }
-  g->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(ch, c, 4).stride(2).padding(1).bias(false)));
+  push_layer(g, nn::ConvTranspose2d(nn::ConvTranspose2dOptions(ch, c, 4).stride(2).padding(1).bias(false)), sn_g);
   g->push_back(nn::Tanh());
 
   nn::Sequential d;
   int64_t dc = dch;
-  d->push_back(nn::Conv2d(nn::Conv2dOptions(c, dc, 4).stride(2).padding(1).bias(false)));
+  push_layer(d, nn::Conv2d(nn::Conv2dOptions(c * pack, dc, 4).stride(2).padding(1).bias(false)), sn_d);
   d->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
   for (int64_t i = 0; i < extra; ++i) {
-    d->push_back(nn::Conv2d(nn::Conv2dOptions(dc, dc, 3).padding(1).bias(false)));
+    push_layer(d, nn::Conv2d(nn::Conv2dOptions(dc, dc, 3).padding(1).bias(false)), sn_d);
     if (d_bn) d->push_back(nn::BatchNorm2d(dc));
     d->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
   }
   for (int64_t i = 1; i < n_up; ++i) {
-    d->push_back(nn::Conv2d(nn::Conv2dOptions(dc, dc * 2, 4).stride(2).padding(1).bias(false)));
+    push_layer(d, nn::Conv2d(nn::Conv2dOptions(dc, dc * 2, 4).stride(2).padding(1).bias(false)), sn_d);
     dc *= 2;
     if (d_bn) d->push_back(nn::BatchNorm2d(dc));
     d->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
   }
-  d->push_back(nn::Conv2d(nn::Conv2dOptions(dc, 1, base).bias(false)));
+  if (mbstd > 0) d->push_back(MinibatchStdDev(mbstd));
+  push_layer(d, nn::Conv2d(nn::Conv2dOptions(dc + (mbstd > 0 ? 1 : 0), 1, base).bias(false)), sn_d);
   d->push_back(nn::Flatten(nn::FlattenOptions().start_dim(0)));
 
   GanModels m{std::make_shared<SequentialGeneratorImpl>(z, g), std::make_shared<SequentialDiscriminatorImpl>(d)};
@@ -75,21 +80,23 @@ GanModels make_mlp(const Config& cfg, const DataSpec& spec) {
   if (spec.shape.size() != 1) throw Error(fmt::format("model mlp needs vector data; dataset '{}' yields images (use model.name=dcgan)", spec.name));
   const int64_t dim = spec.shape[0], z = cfg.get_int("model.z_dim"), h = cfg.get_int("model.hidden");
   const int64_t layers = cfg.get_int("model.layers");
+  const std::string sn = cfg.get_str("model.spectral_norm");
+  const bool sn_g = sn == "g" || sn == "both", sn_d = sn == "d" || sn == "both";
   nn::Sequential g, d;
   int64_t in = z;
   for (int64_t i = 0; i < layers; ++i) {
-    g->push_back(nn::Linear(in, h));
+    push_layer(g, nn::Linear(in, h), sn_g);
     g->push_back(nn::ReLU(true));
     in = h;
   }
-  g->push_back(nn::Linear(in, dim));
-  in = dim;
+  push_layer(g, nn::Linear(in, dim), sn_g);
+  in = dim * cfg.get_int("train.pack");
   for (int64_t i = 0; i < layers; ++i) {
-    d->push_back(nn::Linear(in, h));
+    push_layer(d, nn::Linear(in, h), sn_d);
     d->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
     in = h;
   }
-  d->push_back(nn::Linear(in, 1));
+  push_layer(d, nn::Linear(in, 1), sn_d);
   return GanModels{std::make_shared<SequentialGeneratorImpl>(z, g), std::make_shared<SequentialDiscriminatorImpl>(d)};
 }
 

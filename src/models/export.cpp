@@ -5,6 +5,7 @@
 #include <torch/script.h>
 
 #include "ganpp/core/error.h"
+#include "ganpp/nn/layers.h"
 
 namespace fs = std::filesystem;
 namespace nn = torch::nn;
@@ -37,27 +38,23 @@ struct Emitter {
 
   void layer(size_t i, const std::shared_ptr<nn::Module>& m) {
     std::string p = fmt::format("l{}_", i);
+    if (auto sn = std::dynamic_pointer_cast<SpectralNormImpl>(m)) {
+      // Export the normalised weight as a constant: the exported module is for inference.
+      torch::NoGradGuard ng;
+      auto w = sn->normalized_weight().detach();
+      conv_or_linear(p, sn->layer(), w, sn->bias);
+      return;
+    }
+    if (auto c = std::dynamic_pointer_cast<nn::ConvTranspose2dImpl>(m)) return conv_or_linear(p, m, c->weight, c->bias);
+    if (auto c = std::dynamic_pointer_cast<nn::Conv2dImpl>(m)) return conv_or_linear(p, m, c->weight, c->bias);
+    if (auto l = std::dynamic_pointer_cast<nn::LinearImpl>(m)) return conv_or_linear(p, m, l->weight, l->bias);
     if (auto u = std::dynamic_pointer_cast<nn::UnflattenImpl>(m)) {
       if (u->options.dim() != 1) throw Error("export: only Unflatten(dim=1) is supported");
       line(fmt::format("x = x.reshape([x.size(0), {}])", fmt::join(u->options.sizes(), ", ")));
-    } else if (auto c = std::dynamic_pointer_cast<nn::ConvTranspose2dImpl>(m)) {
-      auto& o = c->options;
-      std::string bias = c->bias.defined() ? param(p + "bias", c->bias) : "None";
-      line(fmt::format("x = torch.conv_transpose2d(x, {}, {}, {}, {}, {}, {}, {})", param(p + "weight", c->weight), bias,
-                       arr(o.stride()), pad(o.padding()), arr(o.output_padding()), o.groups(), arr(o.dilation())));
-    } else if (auto c = std::dynamic_pointer_cast<nn::Conv2dImpl>(m)) {
-      auto& o = c->options;
-      std::string bias = c->bias.defined() ? param(p + "bias", c->bias) : "None";
-      line(fmt::format("x = torch.conv2d(x, {}, {}, {}, {}, {}, {})", param(p + "weight", c->weight), bias,
-                       arr(o.stride()), pad(o.padding()), arr(o.dilation()), o.groups()));
     } else if (auto b = std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(m)) {
       emit_bn(p, b->weight, b->bias, b->running_mean, b->running_var, b->options.eps());
     } else if (auto b = std::dynamic_pointer_cast<nn::BatchNorm1dImpl>(m)) {
       emit_bn(p, b->weight, b->bias, b->running_mean, b->running_var, b->options.eps());
-    } else if (auto l = std::dynamic_pointer_cast<nn::LinearImpl>(m)) {
-      std::string w = param(p + "weight", l->weight);
-      if (l->bias.defined()) line(fmt::format("x = torch.addmm({}, x, {}.t())", param(p + "bias", l->bias), w));
-      else line(fmt::format("x = torch.mm(x, {}.t())", w));
     } else if (std::dynamic_pointer_cast<nn::ReLUImpl>(m)) {
       line("x = torch.relu(x)");
     } else if (auto r = std::dynamic_pointer_cast<nn::LeakyReLUImpl>(m)) {
@@ -71,6 +68,26 @@ struct Emitter {
     } else if (std::dynamic_pointer_cast<nn::IdentityImpl>(m)) {
     } else {
       throw Error(fmt::format("export: layer type '{}' is not supported yet", m->name()));
+    }
+  }
+
+  // A conv/linear layer `m` (its options) with the given weight and bias.
+  void conv_or_linear(const std::string& p, const std::shared_ptr<nn::Module>& m, const torch::Tensor& weight,
+                      const torch::Tensor& b) {
+    std::string w = param(p + "weight", weight);
+    std::string bias = b.defined() ? param(p + "bias", b) : "None";
+    if (auto c = std::dynamic_pointer_cast<nn::ConvTranspose2dImpl>(m)) {
+      auto& o = c->options;
+      line(fmt::format("x = torch.conv_transpose2d(x, {}, {}, {}, {}, {}, {}, {})", w, bias, arr(o.stride()),
+                       pad(o.padding()), arr(o.output_padding()), o.groups(), arr(o.dilation())));
+    } else if (auto c = std::dynamic_pointer_cast<nn::Conv2dImpl>(m)) {
+      auto& o = c->options;
+      line(fmt::format("x = torch.conv2d(x, {}, {}, {}, {}, {}, {})", w, bias, arr(o.stride()), pad(o.padding()),
+                       arr(o.dilation()), o.groups()));
+    } else if (b.defined()) {
+      line(fmt::format("x = torch.addmm({}, x, {}.t())", bias, w));
+    } else {
+      line(fmt::format("x = torch.mm(x, {}.t())", w));
     }
   }
 

@@ -2,15 +2,21 @@
 
 #include "ganpp/core/error.h"
 #include "ganpp/losses/loss.h"
+#include "ganpp/losses/regularizers.h"
+#include "ganpp/nn/diffaugment.h"
 #include "ganpp/train/task.h"
+#include "ganpp/train/validate.h"
 
 namespace ganpp {
 namespace {
 
-// Unconditional GAN on images or vectors: D learns real vs G(z) under an AdversarialLoss; G learns to fool D.
+// Unconditional GAN on images or vectors: D learns real vs G(z) under an AdversarialLoss plus optional
+// regularisers (gradient penalty, R1/R2, drift, weight clipping); G learns to fool D. What D sees can be noised
+// (instance noise), augmented (DiffAugment / ADA) and packed (PacGAN), identically for real and fake.
 class GanTask : public Task {
  public:
   GanTask(const Config& cfg, const DataSpec& spec) : cfg_(cfg), spec_(spec) {
+    validate_config(cfg);
     auto m = create_models(cfg, spec);
     g_ = m.g;
     d_ = m.d;
@@ -21,10 +27,48 @@ class GanTask : public Task {
     opt_d_ = std::make_unique<torch::optim::Adam>(
         d_->parameters(), torch::optim::AdamOptions(cfg.get_float("optim.d_lr")).betas({b1, b2}).eps(eps));
     reuse_fake_ = cfg.get_bool("train.reuse_fake");
+    gp_ = gp_weight(cfg);
+    gp_center_ = cfg.get_float("loss.gp_center");
+    r1_ = cfg.get_float("loss.r1");
+    r2_ = cfg.get_float("loss.r2");
+    reg_every_ = cfg.get_int("loss.reg_every");
+    drift_ = cfg.get_float("loss.drift");
+    clip_ = cfg.get_float("loss.clip");
+    noise_std_ = cfg.get_float("loss.instance_noise");
+    noise_steps_ = cfg.get_int("loss.instance_noise_steps");
+    pack_ = cfg.get_int("train.pack");
+    clip_grad_ = cfg.get_float("optim.clip_grad_norm");
+    layer_norms_ = cfg.get_bool("log.layer_grad_norms");
+    augment_ = DiffAugment(cfg.get_str("augment.policy"));
+    if (augment_.enabled() && !spec.is_image())
+      throw Error(fmt::format("augment.policy works on images; dataset '{}' yields vectors", spec.name));
+    ada_enabled_ = cfg.get_bool("augment.ada");
+    ada_.p = cfg.get_float("augment.p");
+    ada_.target = cfg.get_float("augment.ada_target");
+    ada_.interval = cfg.get_int("augment.ada_interval");
+    ada_.kimg = cfg.get_float("augment.ada_kimg");
   }
 
   torch::Tensor noise(int64_t n, torch::Generator& gen) const override {
     return torch::randn({n, g_->z_dim()}, gen, torch::kFloat);
+  }
+
+  // What D sees of a batch: instance noise, augmentation, then packing m samples into one.
+  torch::Tensor d_input(const torch::Tensor& x, StepContext& ctx) const {
+    torch::Tensor y = x;
+    if (noise_std_ > 0) {
+      double s = noise_std_;
+      if (noise_steps_ > 0) s *= std::max(0.0, 1.0 - double(ctx.step) / double(noise_steps_));
+      if (s > 0) y = y + s * torch::randn(y.sizes(), *ctx.noise, y.options());
+    }
+    if (augment_.enabled()) y = augment_(y, ada_.p, *ctx.noise);
+    if (pack_ > 1) {
+      auto sizes = y.sizes().vec();
+      sizes[0] = y.size(0) / pack_;
+      sizes[1] = y.size(1) * pack_;
+      y = y.reshape(sizes);
+    }
+    return y;
   }
 
   torch::Tensor d_step(const Batch& batch, StepContext& ctx) override {
@@ -38,13 +82,45 @@ class GanTask : public Task {
       torch::NoGradGuard ng;
       fake = g_->forward(z);
     }
-    auto real_out = d_->forward(batch.x);
-    auto fake_out = d_->forward(fake.detach());
-    auto loss = loss_->d_loss(real_out, fake_out);
+    ++d_steps_;
+    const bool lazy = d_steps_ % reg_every_ == 0;
+    const bool do_r1 = r1_ > 0 && lazy, do_r2 = r2_ > 0 && lazy;
+    auto real_in = d_input(batch.x, ctx);
+    auto fake_in = d_input(fake.detach(), ctx);
+    if (do_r1) real_in = real_in.detach().requires_grad_(true);
+    if (do_r2) fake_in = fake_in.detach().requires_grad_(true);
+    auto real_out = d_->forward(real_in);
+    auto fake_out = d_->forward(fake_in);
+    auto adv = loss_->d_loss(real_out, fake_out);
+    auto loss = adv;
+    torch::Tensor gp, r1, r2;
+    if (gp_ > 0) {
+      gp = gradient_penalty([this](const torch::Tensor& x) { return d_->forward(x); }, real_in, fake_in, *ctx.noise,
+                            gp_center_);
+      loss = loss + gp_ * gp;
+    }
+    if (do_r1) {
+      r1 = gradient_square_penalty(real_out, real_in);
+      loss = loss + 0.5 * r1_ * double(reg_every_) * r1;
+    }
+    if (do_r2) {
+      r2 = gradient_square_penalty(fake_out, fake_in);
+      loss = loss + 0.5 * r2_ * double(reg_every_) * r2;
+    }
+    if (drift_ > 0) loss = loss + drift_ * real_out.pow(2).mean();
     opt_d_->zero_grad();
     loss.backward();
-    if (ctx.want_stats) record(ctx, "grad_norm_d", grad_norm(*d_));
+    if (ctx.want_stats) {
+      record(ctx, "grad_norm_d", grad_norm(*d_));
+      if (layer_norms_ && ctx.stats) layer_grad_norms(*d_, "grad_norm_d", *ctx.stats);
+    }
+    if (clip_grad_ > 0) torch::nn::utils::clip_grad_norm_(d_->parameters(), clip_grad_);
     opt_d_->step();
+    if (clip_ > 0) {
+      torch::NoGradGuard ng;
+      for (auto& p : d_->parameters()) p.clamp_(-clip_, clip_);
+    }
+    if (ada_enabled_) ada_.update(real_out);
     fake_ = keep ? fake : torch::Tensor();
     if (ctx.want_stats) {
       torch::NoGradGuard ng;
@@ -54,6 +130,14 @@ class GanTask : public Task {
         record(ctx, "p_real", torch::sigmoid(real_out).mean().item<double>());
         record(ctx, "p_fake", torch::sigmoid(fake_out).mean().item<double>());
       }
+      record(ctx, "loss_d_adv", adv.item<double>());
+      if (gp.defined()) record(ctx, "gp", gp.item<double>());
+      if (r1.defined()) record(ctx, "r1", r1.item<double>());
+      if (r2.defined()) record(ctx, "r2", r2.item<double>());
+      if (augment_.enabled()) {
+        record(ctx, "augment_p", ada_.p);
+        if (ada_enabled_) record(ctx, "ada_rt", ada_.last_rt);
+      }
     }
     return loss.detach();
   }
@@ -62,33 +146,60 @@ class GanTask : public Task {
     torch::Tensor fake = fake_.defined() ? fake_ : g_->forward(noise(batch.x.size(0), *ctx.noise));
     fake_ = torch::Tensor();
     set_requires_grad(*d_, false);  // G's update needs gradients through D, not D's weight gradients
-    auto fake_out = d_->forward(fake);
-    torch::Tensor real_out = loss_->g_needs_real() ? d_->forward(batch.x) : torch::Tensor();
+    auto fake_out = d_->forward(d_input(fake, ctx));
+    torch::Tensor real_out;
+    if (loss_->g_needs_real()) {
+      torch::NoGradGuard ng;
+      real_out = d_->forward(d_input(batch.x, ctx));
+    }
     auto loss = loss_->g_loss(fake_out, real_out);
     opt_g_->zero_grad();
     loss.backward();
     set_requires_grad(*d_, true);
-    if (ctx.want_stats) record(ctx, "grad_norm_g", grad_norm(*g_));
+    if (ctx.want_stats) {
+      record(ctx, "grad_norm_g", grad_norm(*g_));
+      if (layer_norms_ && ctx.stats) layer_grad_norms(*g_, "grad_norm_g", *ctx.stats);
+    }
+    if (clip_grad_ > 0) torch::nn::utils::clip_grad_norm_(g_->parameters(), clip_grad_);
     opt_g_->step();
     return loss.detach();
   }
 
   Generator generator() override { return g_; }
   Generator make_generator() const override { return create_generator(cfg_, spec_); }
+  bool likelihood_outputs() const override { return loss_->is_likelihood(); }
 
   void save(Archive& a) const override {
     put_module(a, "G", *g_);
     put_module(a, "D", *d_);
     put_adam(a, "opt/G", *opt_g_);
     put_adam(a, "opt/D", *opt_d_);
+    a.tensors["task/d_steps"] = torch::tensor(d_steps_, torch::kLong);
+    a.tensors["task/ada"] = torch::tensor({ada_.p, ada_.acc_sum, double(ada_.acc_n), double(ada_.steps), ada_.last_rt},
+                                          torch::kDouble);
   }
   void load(const Archive& a, const std::string& source) override {
     get_module(a, "G", *g_, source);
     get_module(a, "D", *d_, source);
     get_adam(a, "opt/G", *opt_g_, source);
     get_adam(a, "opt/D", *opt_d_, source);
+    auto it = a.tensors.find("task/d_steps");
+    if (it != a.tensors.end()) d_steps_ = it->second.item<int64_t>();
+    auto ada = a.tensors.find("task/ada");
+    if (ada != a.tensors.end() && ada->second.numel() == 5) {
+      auto v = ada->second.to(torch::kDouble).contiguous();
+      const double* p = v.data_ptr<double>();
+      ada_.p = p[0];
+      ada_.acc_sum = p[1];
+      ada_.acc_n = static_cast<int64_t>(p[2]);
+      ada_.steps = static_cast<int64_t>(p[3]);
+      ada_.last_rt = p[4];
+    }
   }
   std::map<std::string, torch::nn::Module*> networks() override { return {{"G", g_.get()}, {"D", d_.get()}}; }
+
+  // For tests: the ADA controller and optimisers.
+  const AdaController& ada() const { return ada_; }
 
  private:
   static void record(StepContext& ctx, const std::string& k, double v) {
@@ -101,7 +212,11 @@ class GanTask : public Task {
   Discriminator d_;
   std::shared_ptr<AdversarialLoss> loss_;
   std::unique_ptr<torch::optim::Adam> opt_g_, opt_d_;
-  bool reuse_fake_ = true;
+  bool reuse_fake_ = true, layer_norms_ = false, ada_enabled_ = false;
+  double gp_ = 0, gp_center_ = 1, r1_ = 0, r2_ = 0, drift_ = 0, clip_ = 0, noise_std_ = 0, clip_grad_ = 0;
+  int64_t reg_every_ = 1, noise_steps_ = 0, pack_ = 1, d_steps_ = 0;
+  DiffAugment augment_;
+  AdaController ada_;
   torch::Tensor fake_;
 };
 

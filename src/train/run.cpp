@@ -82,17 +82,13 @@ void write_sample_grid(const fs::path& png, const torch::Tensor& samples, const 
   }
   auto s = samples.detach().to(torch::kDouble).contiguous();
   if (s.size(1) >= 2) {
+    auto column = [](const torch::Tensor& m, int64_t j) {
+      auto c = m.select(1, j).to(torch::kDouble).contiguous();
+      return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    };
     std::vector<Series> series;
-    if (real.defined()) {
-      auto r = real.to(torch::kDouble).contiguous();
-      series.push_back({"real", std::vector<double>(r.select(1, 0).contiguous().data_ptr<double>(),
-                                                    r.select(1, 0).contiguous().data_ptr<double>() + r.size(0)),
-                        std::vector<double>(r.select(1, 1).contiguous().data_ptr<double>(),
-                                            r.select(1, 1).contiguous().data_ptr<double>() + r.size(0))});
-    }
-    auto x = s.select(1, 0).contiguous(), y = s.select(1, 1).contiguous();
-    series.push_back({"generated", std::vector<double>(x.data_ptr<double>(), x.data_ptr<double>() + x.numel()),
-                      std::vector<double>(y.data_ptr<double>(), y.data_ptr<double>() + y.numel())});
+    if (real.defined()) series.push_back({"real", column(real, 0), column(real, 1)});
+    series.push_back({"generated", column(s, 0), column(s, 1)});
     PlotOptions o;
     o.title = "samples (" + spec.name + ")";
     o.width = o.height = 640;

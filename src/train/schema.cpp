@@ -45,15 +45,37 @@ Schema build_schema() {
   s.add("model.d_channels", T::Int, "64", "dcgan: discriminator width (channels of the first layer)").min = 1;
   s.add("model.depth", T::Int, "0", "dcgan: extra 3x3 stride-1 conv blocks in G and D (0 = classic DCGAN)").min = 0;
   s.add("model.d_batchnorm", T::Bool, "true", "dcgan: batch norm in D's hidden layers");
+  s.add("model.spectral_norm", T::String, "none", "spectral normalisation of conv/linear layers in D, G or both")
+      .choices = {"none", "d", "g", "both"};
+  s.add("model.mbstd_group", T::Int, "0", "minibatch standard deviation layer in D's last block, group size (0 = off)").min = 0;
   s.add("model.hidden", T::Int, "128", "mlp: hidden units per layer").min = 1;
   s.add("model.layers", T::Int, "3", "mlp: hidden layers in G and in D").min = 1;
 
   s.add("loss.name", T::String, "ns", "adversarial loss").dynamic = [] { return LossRegistry::instance().names(); };
+  s.add("loss.gp", T::Float, "0", "gradient penalty weight on real/fake interpolates (WGAN-GP; wgan-gp defaults to 10)").min = 0;
+  s.add("loss.gp_center", T::Float, "1", "target gradient norm of the gradient penalty").min = 0;
+  s.add("loss.r1", T::Float, "0", "R1 penalty gamma: (gamma/2) E||grad D(real)||^2").min = 0;
+  s.add("loss.r2", T::Float, "0", "R2 penalty gamma: (gamma/2) E||grad D(fake)||^2").min = 0;
+  s.add("loss.reg_every", T::Int, "1", "lazy regularisation: apply R1/R2 every k D steps, scaled by k").min = 1;
+  s.add("loss.drift", T::Float, "0", "drift penalty epsilon * E[D(real)^2] (ProGAN uses 0.001)").min = 0;
+  s.add("loss.clip", T::Float, "0", "WGAN weight clipping: clamp D's weights to [-c, c] after each step (0 = off)").min = 0;
+  s.key_range("loss.label_smoothing", 0, 0.5,
+              s.add("loss.label_smoothing", T::Float, "0", "one-sided label smoothing: real target 1 - s (likelihood losses)"));
+  s.add("loss.instance_noise", T::Float, "0", "std of Gaussian noise added to D's inputs (real and fake)").min = 0;
+  s.add("loss.instance_noise_steps", T::Int, "0", "anneal instance noise linearly to 0 over this many steps (0 = constant)").min = 0;
+
+  s.add("augment.policy", T::String, "", "differentiable augmentation of D's inputs: comma list of color, translation, cutout, flip");
+  s.key_range("augment.p", 0, 1, s.add("augment.p", T::Float, "1", "probability per op and sample (the start value with ADA)"));
+  s.add("augment.ada", T::Bool, "false", "adapt augment.p with ADA's overfitting heuristic r_t = E[sign(D(real))]");
+  s.key_range("augment.ada_target", 0, 1, s.add("augment.ada_target", T::Float, "0.6", "ADA target for r_t"));
+  s.add("augment.ada_interval", T::Int, "4", "ADA: D steps between p updates").min = 1;
+  s.add("augment.ada_kimg", T::Float, "100", "ADA: thousands of images for p to move by 1").min = 0.001;
 
   s.add("train.batch_size", T::Int, "64", "mini-batch size").min = 1;
   s.add("train.max_steps", T::Int, "20000", "stop after this many G steps (a step = n_critic D updates + 1 G update)").min = 0;
   s.add("train.max_minutes", T::Float, "0", "stop after this much wall time in one invocation (0 = no limit)").min = 0;
   s.add("train.n_critic", T::Int, "1", "D updates per G update").min = 1;
+  s.add("train.pack", T::Int, "1", "PacGAN: D judges packs of m samples concatenated along channels").min = 1;
   s.add("train.reuse_fake", T::Bool, "true", "with n_critic=1, the G update reuses the D update's fake batch (one G forward per step)");
 
   s.add("optim.g_lr", T::Float, "0.0002", "Adam learning rate of G").min = 0;
@@ -61,6 +83,7 @@ Schema build_schema() {
   s.key_range("optim.beta1", 0, 0.999999, s.add("optim.beta1", T::Float, "0.5", "Adam beta1"));
   s.key_range("optim.beta2", 0, 0.999999, s.add("optim.beta2", T::Float, "0.999", "Adam beta2"));
   s.add("optim.eps", T::Float, "1e-08", "Adam epsilon").min = 0;
+  s.add("optim.clip_grad_norm", T::Float, "0", "clip each network's gradient norm to this value (0 = off)").min = 0;
 
   s.add("ema.enabled", T::Bool, "false", "keep an exponential moving average of G's weights, used for samples");
   s.key_range("ema.decay", 0, 1, s.add("ema.decay", T::Float, "0.999", "EMA decay per step"));
@@ -70,6 +93,11 @@ Schema build_schema() {
   s.add("log.sample_every", T::Int, "500", "steps between sample grids and plot refreshes (0 = only at the end)").min = 0;
   s.add("log.checkpoint_every", T::Int, "1000", "steps between checkpoints (0 = only at the end)").min = 0;
   s.add("log.keep_checkpoints", T::Int, "3", "checkpoints kept in the run folder (oldest deleted)").min = 1;
+  s.add("log.layer_grad_norms", T::Bool, "false", "also log each parameter's gradient norm");
+  s.key_range("log.vanish_threshold", 0, 1, s.add("log.vanish_threshold", T::Float, "0.05",
+      "warn of vanishing gradients when G's gradient norm falls below this fraction of its peak while D is confident"));
+  s.add("log.collapse_threshold", T::Float, "0.25", "warn of mode collapse when fake/real sample diversity falls below this").min = 0;
+  s.add("log.warn_after", T::Int, "500", "no diagnostic warnings before this step (early G is expected to be poor)").min = 0;
   s.add("log.samples", T::Int, "64", "images in each sample grid (vector data: points, at least 1000 are drawn)").min = 1;
   return s;
 }

@@ -19,6 +19,12 @@ double grad_norm(const torch::nn::Module& m) {
   return std::sqrt(torch::stack(sq).sum().item<double>());
 }
 
+void layer_grad_norms(const torch::nn::Module& m, const std::string& prefix, std::map<std::string, double>& out) {
+  torch::NoGradGuard ng;
+  for (auto& p : m.named_parameters())
+    if (p.value().grad().defined()) out[prefix + "/" + p.key()] = p.value().grad().norm().item<double>();
+}
+
 void set_requires_grad(torch::nn::Module& m, bool on) {
   for (auto& p : m.parameters()) p.set_requires_grad(on);
 }

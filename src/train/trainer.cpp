@@ -80,6 +80,14 @@ bool all_finite(const torch::nn::Module& m) {
 
 }  // namespace
 
+double mean_pairwise_distance(const torch::Tensor& x) {
+  auto f = x.detach().reshape({x.size(0), -1}).to(torch::kDouble);
+  const int64_t n = f.size(0);
+  if (n < 2) return 0.0;
+  auto d = torch::cdist(f, f);
+  return d.sum().item<double>() / double(n * (n - 1));
+}
+
 Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
     : cfg_(std::move(cfg)), dir_(std::move(run_dir)), opt_(opt), noise_gen_(at::make_generator<at::CPUGeneratorImpl>(0)) {
   set_threads(cfg_.get_int("threads"));
@@ -118,6 +126,14 @@ Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
     for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
     real_reference_ = data_->get(idx, std::vector<uint64_t>(idx.size(), 0));
   }
+  {
+    // Diversity reference: an evenly spaced subset of the data, as many samples as the diversity probe uses.
+    const int64_t n = std::min<int64_t>({data_->size(), fixed_noise_.size(0), data_->spec().is_image() ? 64 : 1000});
+    std::vector<int64_t> idx(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) idx[static_cast<size_t>(i)] = i * (data_->size() / n);
+    diversity_real_ = data_->get(idx, std::vector<uint64_t>(idx.size(), 0));
+    real_diversity_ = mean_pairwise_distance(diversity_real_);
+  }
   if (opt_.resume) {
     restore(resume_from);
     cfg_.save(run::config(dir_));
@@ -145,6 +161,7 @@ void Trainer::restore(const fs::path& ckpt) {
   try {
     step_ = a.meta.at("step").get<int64_t>();
     wall_before_ = a.meta.at("wall_s").get<double>();
+    peak_grad_g_ = a.meta.value("peak_grad_norm_g", 0.0);
     loader_->restore(LoaderState{a.meta.at("epoch").get<int64_t>(), a.meta.at("pos").get<int64_t>()});
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("'{}': checkpoint metadata is incomplete: {}", src, e.what()));
@@ -198,6 +215,63 @@ void Trainer::update_ema() {
   for (auto& b : ema_->named_buffers(true)) b.value().copy_(bsrc[b.key()]);
 }
 
+std::vector<std::string> Trainer::diagnose(std::map<std::string, double>& stats) {
+  std::vector<std::string> out;
+  // Mode collapse: samples from fixed noise are much less diverse than real data.
+  Generator g = task_->generator();
+  bool was_training = g->is_training();
+  g->eval();
+  torch::Tensor x;
+  {
+    torch::NoGradGuard ng;
+    x = g->forward(fixed_noise_.narrow(0, 0, diversity_real_.size(0)));
+  }
+  g->train(was_training);
+  const double div = real_diversity_ > 0 ? mean_pairwise_distance(x) / real_diversity_ : 1.0;
+  stats["diversity"] = div;
+  const bool warm = step_ >= cfg_.get_int("log.warn_after");
+  if (warm && div < cfg_.get_float("log.collapse_threshold")) {
+    if (collapse_.count++ == 0) collapse_.first_step = step_;
+    collapse_.last_step = step_;
+    stats["warn_mode_collapse"] = 1;
+    out.push_back(fmt::format(
+        "warning: possible mode collapse at step {}: generated samples are {:.2f}x as diverse as real ones. Try "
+        "train.pack=2..4 (PacGAN), model.mbstd_group=4, loss.name=wgan-gp or hinge, lower optim.g_lr, or "
+        "more D steps (train.n_critic)",
+        step_, div));
+  }
+  // Vanishing gradients: D is confident and G's gradient has all but disappeared.
+  auto gn = stats.find("grad_norm_g");
+  if (gn != stats.end()) peak_grad_g_ = std::max(peak_grad_g_, gn->second);
+  if (warm && gn != stats.end() && gn->second < cfg_.get_float("log.vanish_threshold") * peak_grad_g_) {
+    bool confident = true;
+    std::string conf;
+    if (task_->likelihood_outputs() && stats.count("p_real") && stats.count("p_fake")) {
+      confident = stats["p_real"] > 0.9 && stats["p_fake"] < 0.1;
+      conf = fmt::format(" while D is confident (D(x) = {:.3f}, D(G(z)) = {:.3f})", stats["p_real"], stats["p_fake"]);
+    }
+    if (confident) {
+      if (vanishing_.count++ == 0) vanishing_.first_step = step_;
+      vanishing_.last_step = step_;
+      stats["warn_vanishing_gradient"] = 1;
+      out.push_back(fmt::format(
+          "warning: vanishing gradients at step {}: G's gradient norm is {:.2e} ({:.2g}% of its peak){}. Try loss.name=ns (not minimax), "
+          "lsgan, hinge or wgan-gp; TTUR with optim.d_lr below optim.g_lr; loss.instance_noise or "
+          "loss.label_smoothing; or a smaller D",
+          step_, gn->second, 100 * gn->second / peak_grad_g_, conf));
+    }
+  }
+  return out;
+}
+
+std::string Trainer::diagnostics_summary() const {
+  auto one = [](const char* what, const Warnings& w) {
+    return w.count == 0 ? fmt::format("no {} warnings", what)
+                        : fmt::format("{} {} warning(s), steps {}..{}", w.count, what, w.first_step, w.last_step);
+  };
+  return "diagnostics: " + one("vanishing-gradient", vanishing_) + "; " + one("mode-collapse", collapse_);
+}
+
 void Trainer::check_finite(const torch::Tensor& loss_d, const torch::Tensor& loss_g) {
   double ld = loss_d.item<double>(), lg = loss_g.item<double>();
   if (std::isfinite(ld) && std::isfinite(lg)) return;
@@ -215,6 +289,7 @@ void Trainer::train_step(bool log_step, std::map<std::string, double>& stats) {
   ctx.noise = &noise_gen_;
   ctx.want_stats = log_step;
   ctx.stats = &stats;
+  ctx.step = step_;
   torch::Tensor loss_d;
   Batch b;
   for (int64_t k = 0; k < n_critic; ++k) {
@@ -266,7 +341,8 @@ void Trainer::save_checkpoint() {
   LoaderState ls = loader_->state();
   a.meta = {{"format", "ganpp-checkpoint"}, {"version", 1}, {"ganpp_version", GANPP_VERSION}, {"step", step_},
             {"epoch", ls.epoch}, {"pos", ls.pos}, {"wall_s", wall_seconds()}, {"config", cfg_.to_yaml()},
-            {"data_spec", spec_to_json(data_->spec())}, {"has_ema", ema_ != nullptr}, {"saved_at", now_iso()}};
+            {"data_spec", spec_to_json(data_->spec())}, {"has_ema", ema_ != nullptr}, {"saved_at", now_iso()},
+            {"peak_grad_norm_g", peak_grad_g_}};
   fs::path path = checkpoint_path(dir_, step_);
   save_archive(path, a);
   last_checkpoint_ = path;
@@ -314,6 +390,8 @@ void Trainer::write_plots() {
   plot("d_outputs.png", "mean D output on real and fake", {"d_real", "d_fake"});
   plot("probabilities.png", "mean D(x) and D(G(z)) as probabilities", {"p_real", "p_fake"});
   plot("grad_norms.png", "gradient norms", {"grad_norm_d", "grad_norm_g"});
+  plot("diagnostics.png", "fake/real diversity and augmentation p", {"diversity", "augment_p", "ada_rt"});
+  plot("regularizers.png", "regulariser values", {"gp", "r1", "r2"});
   plot("speed.png", "training speed (it/s)", {"it_per_s"});
 }
 
@@ -327,12 +405,12 @@ void Trainer::write_model_card(const std::string& stop_reason) {
       "# Model card: {} on {}\n\n"
       "Trained with ganpp {} ({}); stopped at step {} ({}); {:.1f} s of training.\n\n"
       "## Data\n- dataset: {}\n- sample shape: {}\n- classes: {}\n\n"
-      "## Networks\n{}\n## Last logged metrics\n{}\n"
+      "## Networks\n{}\n## Last logged metrics\n{}\n## Diagnostics\n{}\n\n"
       "## Reproduce\n`ganpp train --config config.yaml` (this folder's effective config; seed {}).\n\n"
       "## Limitations\nSamples are synthetic and may reproduce biases of the training data. No quality metric (FID, "
       "precision/recall) was computed for this run unless listed above.\n",
       cfg_.get_str("model.name"), data_->spec().name, GANPP_VERSION, now_iso(), step_, stop_reason, wall_seconds(),
-      data_->spec().name, fmt::join(data_->spec().shape, "x"), data_->spec().num_classes, nets, last,
+      data_->spec().name, fmt::join(data_->spec().shape, "x"), data_->spec().num_classes, nets, last, diagnostics_summary(),
       cfg_.get_int("seed"));
   write_file_atomic(dir_ / "model_card.md", card);
 }
@@ -370,10 +448,13 @@ void Trainer::run() {
       its = dt > 0 ? double(step_ - step_log) / dt : 0.0;
       t_log = now;
       step_log = step_;
+      auto warnings = diagnose(stats);
       log_metrics(stats, its);
       double eta = its > 0 ? double(max_steps - step_) / its : INFINITY;
       if (max_s > 0) eta = std::min(eta, max_s - std::chrono::duration<double>(now - t_start_).count());
       progress.update(step_, max_steps, its, eta, stats["loss_d"], stats["loss_g"]);
+      for (auto& w : warnings)
+        if (vanishing_.count <= 3 && collapse_.count <= 3) progress.message(w);
     }
     if (sample_every > 0 && step_ % sample_every == 0) {
       write_samples();
@@ -386,6 +467,7 @@ void Trainer::run() {
   write_plots();
   write_model_card(reason);
   progress.message(fmt::format("stopped at step {} ({}); checkpoint {}", step_, reason, last_checkpoint_.string()));
+  progress.message(diagnostics_summary());
 }
 
 }  // namespace ganpp

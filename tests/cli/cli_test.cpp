@@ -116,29 +116,45 @@ TEST(Cli, TrainWritesACompleteRunFolderThenSamplesAndExports) {
 }
 
 TEST(Cli, ResumeIsBitExact) {
-  auto d = test::temp_dir("cli_resume");
-  auto cfg = tiny_config(d);
-  std::string out;
-  ASSERT_EQ(run_cli("train -q --config " + q(cfg) + " --out " + q(d / "straight"), &out), 0) << out;
-  ASSERT_EQ(run_cli("train -q --config " + q(cfg) + " --out " + q(d / "split") + " --max-steps 4", &out), 0) << out;
-  ASSERT_EQ(run_cli("resume -q --run " + q(d / "split") + " --max-steps 8", &out), 0) << out;
-  Archive a = load_archive(d / "straight/checkpoints/step_00000008.ckpt");
-  Archive b = load_archive(d / "split/checkpoints/step_00000008.ckpt");
-  ASSERT_EQ(a.tensors.size(), b.tensors.size());
-  int compared = 0;
-  for (auto& [k, v] : a.tensors) {
-    ASSERT_TRUE(b.tensors.count(k)) << k;
-    EXPECT_TRUE(torch::equal(v, b.tensors[k])) << k << " differs after resume";
-    compared += k.rfind("G/", 0) == 0 || k.rfind("D/", 0) == 0 || k.rfind("opt/", 0) == 0 || k.rfind("G_ema/", 0) == 0;
+  // Plain DCGAN + EMA, and a run with every stateful technique: ADA (p and its accumulator), lazy R1, packing,
+  // spectral norm (power-iteration vectors), minibatch stddev, instance-noise annealing.
+  const std::vector<std::string> extras = {
+      "",
+      " --set loss.name=hinge --set loss.r1=1 --set loss.reg_every=3 --set loss.instance_noise=0.1"
+      " --set loss.instance_noise_steps=6 --set augment.policy=color,translation,cutout --set augment.ada=true"
+      " --set augment.p=0.2 --set augment.ada_interval=2 --set augment.ada_kimg=0.5 --set train.pack=2"
+      " --set model.spectral_norm=d --set model.mbstd_group=4 --set model.d_batchnorm=false"};
+  for (size_t k = 0; k < extras.size(); ++k) {
+    auto d = test::temp_dir("cli_resume" + std::to_string(k));
+    auto cfg = tiny_config(d);
+    const std::string& sets = extras[k];
+    std::string out;
+    ASSERT_EQ(run_cli("train -q --config " + q(cfg) + " --out " + q(d / "straight") + sets, &out), 0) << out;
+    ASSERT_EQ(run_cli("train -q --config " + q(cfg) + " --out " + q(d / "split") + " --max-steps 4" + sets, &out), 0) << out;
+    ASSERT_EQ(run_cli("resume -q --run " + q(d / "split") + " --max-steps 8", &out), 0) << out;
+    Archive a = load_archive(d / "straight/checkpoints/step_00000008.ckpt");
+    Archive b = load_archive(d / "split/checkpoints/step_00000008.ckpt");
+    ASSERT_EQ(a.tensors.size(), b.tensors.size());
+    int compared = 0;
+    for (auto& [key, v] : a.tensors) {
+      ASSERT_TRUE(b.tensors.count(key)) << key;
+      EXPECT_TRUE(torch::equal(v, b.tensors[key])) << key << " differs after resume (case " << k << ")";
+      compared += key.rfind("G/", 0) == 0 || key.rfind("D/", 0) == 0 || key.rfind("opt/", 0) == 0 || key.rfind("G_ema/", 0) == 0;
+    }
+    EXPECT_GT(compared, 20);
+    EXPECT_EQ(a.meta["epoch"], b.meta["epoch"]);
+    EXPECT_EQ(a.meta["pos"], b.meta["pos"]);
+    if (k == 1) {
+      auto ada = b.tensors.at("task/ada");
+      EXPECT_NE(ada[0].item<double>(), 0.2) << "ADA p should have moved";
+      EXPECT_TRUE(b.tensors.count("D/net.0.u")) << "spectral norm state is checkpointed";
+    }
+    // The resumed run's metrics carry on from the checkpoint: steps 2,4 then 6,8.
+    std::ifstream m(d / "split/metrics.jsonl");
+    std::vector<int> steps;
+    for (std::string line; std::getline(m, line);) steps.push_back(nlohmann::json::parse(line)["step"].get<int>());
+    EXPECT_EQ(steps, (std::vector<int>{2, 4, 6, 8}));
   }
-  EXPECT_GT(compared, 20);
-  EXPECT_EQ(a.meta["epoch"], b.meta["epoch"]);
-  EXPECT_EQ(a.meta["pos"], b.meta["pos"]);
-  // The resumed run's metrics carry on from the checkpoint: steps 2,4 then 6,8.
-  std::ifstream m(d / "split/metrics.jsonl");
-  std::vector<int> steps;
-  for (std::string line; std::getline(m, line);) steps.push_back(nlohmann::json::parse(line)["step"].get<int>());
-  EXPECT_EQ(steps, (std::vector<int>{2, 4, 6, 8}));
 }
 
 TEST(Cli, TimeLimitStopsCleanlyWithACheckpoint) {

@@ -9,5 +9,6 @@ void add_resume(CLI::App& app);
 void add_sample(CLI::App& app);
 void add_export(CLI::App& app);
 void add_config(CLI::App& app);
+void add_bench(CLI::App& app);
 
 }  // namespace ganpp::cli

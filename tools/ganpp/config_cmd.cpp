@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "ganpp/core/config.h"
+#include "ganpp/train/validate.h"
 
 namespace ganpp::cli {
 
@@ -29,6 +30,7 @@ void add_config(CLI::App& app) {
     }
     Config cfg = o->config.empty() ? Config() : Config::from_yaml_file(o->config);
     for (auto& s : o->sets) cfg.apply_override(s);
+    validate_config(cfg);
     std::cout << cfg.to_yaml();
   });
 }

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   ganpp::cli::add_sample(app);
   ganpp::cli::add_export(app);
   ganpp::cli::add_config(app);
+  ganpp::cli::add_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

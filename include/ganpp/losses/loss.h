@@ -20,7 +20,12 @@ class AdversarialLoss {
   virtual bool is_likelihood() const { return false; }
   // True when g_loss uses D's outputs on real data too (relativistic losses).
   virtual bool g_needs_real() const { return false; }
+  // Gradient-penalty weight this loss implies when loss.gp is not set (wgan-gp: 10).
+  virtual double default_gp() const { return 0; }
 };
+
+// The real-label target of likelihood losses: 1, or less with one-sided label smoothing (loss.label_smoothing).
+double real_label(const Config& cfg);
 
 using LossRegistry = Registry<AdversarialLoss, const Config&>;
 

@@ -19,6 +19,7 @@ struct StepContext {
   torch::Generator* noise = nullptr;          // the run's noise RNG (checkpointed)
   bool want_stats = false;                    // log step: fill `stats` (host syncs allowed)
   bool last_d_step = true;                    // this D phase is the last before a G phase
+  int64_t step = 0;                           // G steps completed so far
   std::map<std::string, double>* stats = nullptr;
 };
 
@@ -41,6 +42,8 @@ class Task {
   virtual void load(const Archive& a, const std::string& source) = 0;
   // Networks by name, for diagnostics and model cards.
   virtual std::map<std::string, torch::nn::Module*> networks() = 0;
+  // Whether D's outputs are logits of P(real) (then confidence diagnostics apply).
+  virtual bool likelihood_outputs() const { return false; }
 };
 
 using TaskRegistry = Registry<Task, const Config&, const DataSpec&>;
@@ -48,6 +51,8 @@ std::shared_ptr<Task> create_task(const Config& cfg, const DataSpec& spec);
 
 // Global L2 norm of the gradients of `m`'s parameters (0 when none).
 double grad_norm(const torch::nn::Module& m);
+// Gradient norm of each parameter, keyed "<prefix>/<name>".
+void layer_grad_norms(const torch::nn::Module& m, const std::string& prefix, std::map<std::string, double>& out);
 void set_requires_grad(torch::nn::Module& m, bool on);
 
 // Adam state (moments, step counts, learning rates) to/from an archive, parameter by parameter.

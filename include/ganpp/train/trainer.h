@@ -47,6 +47,9 @@ class Trainer {
   void log_metrics(const std::map<std::string, double>& stats, double it_per_s);
   void check_finite(const torch::Tensor& loss_d, const torch::Tensor& loss_g);
   double wall_seconds() const;
+  // Mode-collapse and vanishing-gradient signals for one log step; returns warnings to print.
+  std::vector<std::string> diagnose(std::map<std::string, double>& stats);
+  std::string diagnostics_summary() const;
 
   Config cfg_;
   std::filesystem::path dir_;
@@ -62,7 +65,16 @@ class Trainer {
   std::chrono::steady_clock::time_point t_start_;
   std::vector<std::map<std::string, double>> history_;
   std::filesystem::path last_checkpoint_;
+  torch::Tensor diversity_real_;  // real samples the fake diversity is compared with
+  double real_diversity_ = 0;
+  double peak_grad_g_ = 0;  // largest logged G gradient norm (the vanishing-gradient reference)
+  struct Warnings {
+    int64_t count = 0, first_step = -1, last_step = -1;
+  } vanishing_, collapse_;
 };
+
+// Mean pairwise Euclidean distance between the rows of x (flattened samples).
+double mean_pairwise_distance(const torch::Tensor& x);
 
 // Torch threads: n > 0, or all cores.
 void set_threads(int64_t n);

@@ -1,0 +1,43 @@
+#pragma once
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "ganpp/metrics/inception.h"
+
+namespace ganpp {
+
+// A network whose activations define the feature space of FID/KID/PR/DC and whose class probabilities define IS.
+class FeatureExtractor {
+ public:
+  virtual ~FeatureExtractor() = default;
+  // For reports: network, weights and input handling.
+  virtual std::string describe() const = 0;
+  // images: [N,C,H,W] float in [-1,1] (ganpp's image range). Returns features [N,D] and logits [N,K].
+  virtual std::pair<torch::Tensor, torch::Tensor> extract(const torch::Tensor& images) = 0;
+};
+
+// "inception:FILE.npz[:pytorch-fid|tf1|bicubic]" (pytorch-fid weights), "inception-ts:FILE.pt" (NVIDIA's TorchScript
+// inception-2015-12-05.pt), "fashion" / "mnist" (ganpp's shipped evaluators, evaluators/<name>.ganpp), or
+// "evaluator:FILE.ganpp" (one trained with `ganpp evaluator train`).
+std::unique_ptr<FeatureExtractor> create_feature_extractor(const std::string& spec);
+
+// A small CNN classifier for 1-channel 28x28 images (Fashion-MNIST, MNIST): its 128-d penultimate layer serves as
+// features, its softmax as class probabilities. Other sizes are resized (antialiased bilinear) to 28x28.
+class EvaluatorNetImpl : public torch::nn::Module {
+ public:
+  explicit EvaluatorNetImpl(int64_t classes = 10, int64_t channels = 1);
+  // Returns (features [N,128], logits [N,classes]).
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& images);
+  torch::nn::Sequential body{nullptr};
+  torch::nn::Linear head{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+};
+TORCH_MODULE(EvaluatorNet);
+
+// Where the shipped evaluator weights live (the source tree's evaluators/ or GANPP_EVALUATORS).
+std::filesystem::path evaluator_path(const std::string& name);
+
+}  // namespace ganpp

@@ -1,0 +1,167 @@
+#include "ganpp/metrics/features.h"
+
+#include <fmt/format.h>
+#include <torch/script.h>
+
+#include <cstdlib>
+
+#include "ganpp/core/error.h"
+#include "ganpp/io/archive.h"
+#include "ganpp/version.h"
+
+namespace nn = torch::nn;
+namespace F = torch::nn::functional;
+namespace fs = std::filesystem;
+
+namespace ganpp {
+
+EvaluatorNetImpl::EvaluatorNetImpl(int64_t classes, int64_t channels) {
+  nn::Sequential s;
+  auto block = [&](int64_t in, int64_t out) {
+    s->push_back(nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1).bias(false)));
+    s->push_back(nn::BatchNorm2d(out));
+    s->push_back(nn::ReLU(true));
+  };
+  block(channels, 32);
+  block(32, 32);
+  s->push_back(nn::MaxPool2d(2));
+  block(32, 64);
+  block(64, 64);
+  s->push_back(nn::MaxPool2d(2));
+  block(64, 128);
+  block(128, 128);
+  s->push_back(nn::AdaptiveAvgPool2d(1));
+  s->push_back(nn::Flatten());
+  s->push_back(nn::Linear(128, 128));
+  s->push_back(nn::ReLU(true));
+  body = register_module("body", s);
+  dropout = register_module("dropout", nn::Dropout(0.3));
+  head = register_module("head", nn::Linear(128, classes));
+}
+
+std::pair<torch::Tensor, torch::Tensor> EvaluatorNetImpl::forward(const torch::Tensor& images) {
+  auto x = images;
+  if (x.size(2) != 28 || x.size(3) != 28)
+    x = F::interpolate(x, F::InterpolateFuncOptions().size(std::vector<int64_t>{28, 28}).mode(torch::kBilinear)
+                              .align_corners(false).antialias(x.size(2) > 28));
+  auto f = body->forward(x);
+  return {f, head->forward(dropout->forward(f))};
+}
+
+fs::path evaluator_path(const std::string& name) {
+  if (const char* env = std::getenv("GANPP_EVALUATORS")) return fs::path(env) / (name + ".ganpp");
+  return fs::path(GANPP_EVALUATORS_DIR) / (name + ".ganpp");
+}
+
+namespace {
+
+class InceptionFeatures : public FeatureExtractor {
+ public:
+  InceptionFeatures(const fs::path& weights, ResizeMode mode) : mode_(mode), path_(weights) {
+    load_fid_inception_npz(*net_, weights);
+    net_->eval();
+  }
+  std::string describe() const override {
+    return fmt::format("FID Inception-v3 pool3 (2048-d) from '{}', resize {}", path_.string(), resize_mode_name(mode_));
+  }
+  std::pair<torch::Tensor, torch::Tensor> extract(const torch::Tensor& images) override {
+    torch::NoGradGuard ng;
+    auto f = net_->pool3(inception_input((images + 1) / 2, mode_));
+    return {f, net_->logits_from_pool3(f)};
+  }
+
+ private:
+  FidInceptionV3 net_;
+  ResizeMode mode_;
+  fs::path path_;
+};
+
+// NVIDIA's TorchScript export: forward(img uint8-range float [N,3,H,W], return_features=True) -> 2048-d features.
+class TorchScriptInception : public FeatureExtractor {
+ public:
+  explicit TorchScriptInception(const fs::path& path) : path_(path) {
+    if (!fs::exists(path))
+      throw Error(fmt::format("TorchScript Inception '{}' not found: NVIDIA's inception-2015-12-05.pt (from the "
+                              "StyleGAN2-ADA metrics) must be copied here by hand; ganpp cannot download it",
+                              path.string()));
+    try {
+      m_ = torch::jit::load(path.string());
+    } catch (const c10::Error& e) {
+      throw Error(fmt::format("'{}' is not a loadable TorchScript module: {}", path.string(), e.what_without_backtrace()));
+    }
+    m_.eval();
+  }
+  std::string describe() const override {
+    return fmt::format("TorchScript Inception '{}' (its own resize, uint8 range input)", path_.string());
+  }
+  std::pair<torch::Tensor, torch::Tensor> extract(const torch::Tensor& images) override {
+    torch::NoGradGuard ng;
+    auto x = ((images + 1) * 127.5).clamp(0, 255);
+    if (x.size(1) == 1) x = x.expand({x.size(0), 3, x.size(2), x.size(3)});
+    auto f = m_.forward({x, /*return_features=*/true}).toTensor();
+    return {f, torch::Tensor()};
+  }
+
+ private:
+  torch::jit::Module m_;
+  fs::path path_;
+};
+
+class EvaluatorFeatures : public FeatureExtractor {
+ public:
+  explicit EvaluatorFeatures(const fs::path& path) : path_(path) {
+    if (!fs::exists(path))
+      throw Error(fmt::format("evaluator weights '{}' not found; train them with `ganpp evaluator train` (see "
+                              "evaluators/README.md)",
+                              path.string()));
+    Archive a = load_archive(path);
+    if (a.meta.value("format", "") != "ganpp-evaluator")
+      throw Error(fmt::format("'{}' is not a ganpp evaluator", path.string()));
+    net_ = EvaluatorNet(a.meta.at("classes").get<int64_t>(), a.meta.at("channels").get<int64_t>());
+    get_module(a, "net", *net_, path.string());
+    net_->eval();
+    accuracy_ = a.meta.value("test_accuracy", 0.0);
+    dataset_ = a.meta.value("dataset", std::string("?"));
+  }
+  std::string describe() const override {
+    return fmt::format("ganpp evaluator '{}' ({}, test accuracy {:.2f}%, 128-d penultimate features)", path_.string(),
+                       dataset_, 100 * accuracy_);
+  }
+  std::pair<torch::Tensor, torch::Tensor> extract(const torch::Tensor& images) override {
+    torch::NoGradGuard ng;
+    return net_->forward(images);
+  }
+
+ private:
+  EvaluatorNet net_{nullptr};
+  fs::path path_;
+  double accuracy_ = 0;
+  std::string dataset_;
+};
+
+}  // namespace
+
+std::unique_ptr<FeatureExtractor> create_feature_extractor(const std::string& spec) {
+  auto colon = spec.find(':');
+  std::string kind = spec.substr(0, colon), rest = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  if (kind == "inception") {
+    if (rest.empty()) throw Error("--features inception:PATH needs the weight file (an .npz of pytorch-fid's weights)");
+    ResizeMode mode = ResizeMode::PytorchFid;
+    for (auto m : {":pytorch-fid", ":tf1", ":bicubic"}) {
+      std::string s(m);
+      if (rest.size() > s.size() && rest.compare(rest.size() - s.size(), s.size(), s) == 0) {
+        mode = parse_resize_mode(s.substr(1));
+        rest.resize(rest.size() - s.size());
+      }
+    }
+    return std::make_unique<InceptionFeatures>(rest, mode);
+  }
+  if (kind == "inception-ts") return std::make_unique<TorchScriptInception>(rest);
+  if (kind == "fashion" || kind == "mnist") return std::make_unique<EvaluatorFeatures>(evaluator_path(kind));
+  if (kind == "evaluator") return std::make_unique<EvaluatorFeatures>(rest);
+  throw Error(fmt::format("--features '{}': expected inception:PATH[:pytorch-fid|tf1|bicubic], inception-ts:PATH, "
+                          "fashion, mnist or evaluator:PATH",
+                          spec));
+}
+
+}  // namespace ganpp

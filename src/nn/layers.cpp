@@ -1,0 +1,79 @@
+#include "ganpp/nn/layers.h"
+
+#include <fmt/format.h>
+
+#include "ganpp/core/error.h"
+
+namespace nn = torch::nn;
+namespace F = torch::nn::functional;
+
+namespace ganpp {
+
+SpectralNormImpl::SpectralNormImpl(std::shared_ptr<nn::Module> layer, int64_t power_iterations, double eps)
+    : layer_(std::move(layer)), iters_(power_iterations), eps_(eps) {
+  torch::Tensor w, b;
+  if (auto c = std::dynamic_pointer_cast<nn::Conv2dImpl>(layer_)) w = c->weight, b = c->bias;
+  else if (auto t = std::dynamic_pointer_cast<nn::ConvTranspose2dImpl>(layer_)) w = t->weight, b = t->bias;
+  else if (auto l = std::dynamic_pointer_cast<nn::LinearImpl>(layer_)) w = l->weight, b = l->bias;
+  else throw Error(fmt::format("spectral norm supports Conv2d, ConvTranspose2d and Linear, not {}", layer_->name()));
+  weight_orig = register_parameter("weight_orig", w.detach().clone());
+  if (b.defined()) bias = register_parameter("bias", b.detach().clone());
+  auto m = weight_matrix();
+  torch::NoGradGuard ng;
+  u = register_buffer("u", F::normalize(torch::randn({m.size(0)}), F::NormalizeFuncOptions().dim(0).eps(eps_)));
+  v = register_buffer("v", F::normalize(torch::randn({m.size(1)}), F::NormalizeFuncOptions().dim(0).eps(eps_)));
+}
+
+torch::Tensor SpectralNormImpl::weight_matrix() const {
+  // ConvTranspose2d weights are [in, out, kh, kw]: the output dimension is 1 (as torch.nn.utils.spectral_norm).
+  if (std::dynamic_pointer_cast<nn::ConvTranspose2dImpl>(layer_))
+    return weight_orig.transpose(0, 1).reshape({weight_orig.size(1), -1});
+  return weight_orig.reshape({weight_orig.size(0), -1});
+}
+
+void SpectralNormImpl::power_iteration(int64_t n) {
+  torch::NoGradGuard ng;
+  auto m = weight_matrix();
+  for (int64_t i = 0; i < n; ++i) {
+    v.copy_(F::normalize(torch::mv(m.t(), u), F::NormalizeFuncOptions().dim(0).eps(eps_)));
+    u.copy_(F::normalize(torch::mv(m, v), F::NormalizeFuncOptions().dim(0).eps(eps_)));
+  }
+}
+
+// u and v are cloned: the power iteration of a later forward updates them in place, while this forward's graph
+// still needs the values it used (as torch.nn.utils.spectral_norm does).
+torch::Tensor SpectralNormImpl::sigma() { return torch::dot(u.clone(), torch::mv(weight_matrix(), v.clone())); }
+
+torch::Tensor SpectralNormImpl::normalized_weight() { return weight_orig / sigma(); }
+
+torch::Tensor SpectralNormImpl::forward(const torch::Tensor& x) {
+  if (is_training()) power_iteration(iters_);
+  auto w = normalized_weight();
+  if (auto c = std::dynamic_pointer_cast<nn::Conv2dImpl>(layer_)) {
+    auto& o = c->options;
+    auto* pad = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
+    if (!pad) throw Error("spectral norm: Conv2d with 'same'/'valid' padding is not supported");
+    return torch::conv2d(x, w, bias, *o.stride(), **pad, *o.dilation(), o.groups());
+  }
+  if (auto t = std::dynamic_pointer_cast<nn::ConvTranspose2dImpl>(layer_)) {
+    auto& o = t->options;
+    auto* pad = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
+    if (!pad) throw Error("spectral norm: ConvTranspose2d with 'same'/'valid' padding is not supported");
+    return torch::conv_transpose2d(x, w, bias, *o.stride(), **pad, *o.output_padding(), o.groups(), *o.dilation());
+  }
+  return torch::linear(x, w, bias);
+}
+
+torch::Tensor MinibatchStdDevImpl::forward(const torch::Tensor& x) {
+  const int64_t b = x.size(0), g = std::min(group_, b);
+  if (b % g != 0)
+    throw Error(fmt::format("minibatch stddev: batch {} is not divisible by the group size {}", b, g));
+  auto y = x.reshape({g, b / g, x.size(1), x.size(2), x.size(3)});
+  y = y - y.mean(0, true);
+  y = (y.pow(2).mean(0) + 1e-8).sqrt();   // [b/g, C, H, W]
+  y = y.mean({1, 2, 3});                  // [b/g]
+  y = y.view({1, b / g, 1, 1, 1}).expand({g, b / g, 1, x.size(2), x.size(3)}).reshape({b, 1, x.size(2), x.size(3)});
+  return torch::cat({x, y}, 1);
+}
+
+}  // namespace ganpp
