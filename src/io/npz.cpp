@@ -66,7 +66,7 @@ std::string encode_npy(const torch::Tensor& t0) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  std::string out = "\x93NUMPY\x01\x00";
+  std::string out("\x93NUMPY\x01\x00", 8);
   put16(out, static_cast<uint16_t>(header.size()));
   out += header;
   out.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());

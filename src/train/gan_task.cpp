@@ -165,6 +165,13 @@ class GanTask : public Task {
     return loss.detach();
   }
 
+  void set_lr_factor(double f) override {
+    for (auto& grp : opt_g_->param_groups())
+      static_cast<torch::optim::AdamOptions&>(grp.options()).lr(cfg_.get_float("optim.g_lr") * f);
+    for (auto& grp : opt_d_->param_groups())
+      static_cast<torch::optim::AdamOptions&>(grp.options()).lr(cfg_.get_float("optim.d_lr") * f);
+  }
+
   Generator generator() override { return g_; }
   Generator make_generator() const override { return create_generator(cfg_, spec_); }
   bool likelihood_outputs() const override { return loss_->is_likelihood(); }

@@ -283,8 +283,19 @@ void Trainer::check_finite(const torch::Tensor& loss_d, const torch::Tensor& los
                           step_, which, last));
 }
 
+double Trainer::lr_factor() const {
+  const double start = cfg_.get_float("optim.decay_start"), to = cfg_.get_float("optim.decay_to");
+  const double max_steps = double(cfg_.get_int("train.max_steps"));
+  if (start >= 1.0 || max_steps <= 0) return 1.0;
+  double t = (double(step_) / max_steps - start) / (1.0 - start);
+  return 1.0 - (1.0 - to) * std::clamp(t, 0.0, 1.0);
+}
+
 void Trainer::train_step(bool log_step, std::map<std::string, double>& stats) {
   const int64_t n_critic = cfg_.get_int("train.n_critic");
+  const double lr = lr_factor();
+  task_->set_lr_factor(lr);
+  if (log_step) stats["lr_factor"] = lr;
   StepContext ctx;
   ctx.noise = &noise_gen_;
   ctx.want_stats = log_step;

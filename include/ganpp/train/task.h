@@ -42,6 +42,8 @@ class Task {
   virtual void load(const Archive& a, const std::string& source) = 0;
   // Networks by name, for diagnostics and model cards.
   virtual std::map<std::string, torch::nn::Module*> networks() = 0;
+  // Scales every optimiser's learning rate to `factor` x its configured value (learning-rate schedules).
+  virtual void set_lr_factor(double factor) = 0;
   // Whether D's outputs are logits of P(real) (then confidence diagnostics apply).
   virtual bool likelihood_outputs() const { return false; }
 };

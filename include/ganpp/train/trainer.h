@@ -47,6 +47,8 @@ class Trainer {
   void log_metrics(const std::map<std::string, double>& stats, double it_per_s);
   void check_finite(const torch::Tensor& loss_d, const torch::Tensor& loss_g);
   double wall_seconds() const;
+  // Learning-rate factor of the schedule at the current step (a pure function of the step).
+  double lr_factor() const;
   // Mode-collapse and vanishing-gradient signals for one log step; returns warnings to print.
   std::vector<std::string> diagnose(std::map<std::string, double>& stats);
   std::string diagnostics_summary() const;
