@@ -23,13 +23,11 @@ EvaluatorNetImpl::EvaluatorNetImpl(int64_t classes, int64_t channels) {
     s->push_back(nn::ReLU(true));
   };
   block(channels, 32);
-  block(32, 32);
   s->push_back(nn::MaxPool2d(2));
   block(32, 64);
   block(64, 64);
   s->push_back(nn::MaxPool2d(2));
   block(64, 128);
-  block(128, 128);
   s->push_back(nn::AdaptiveAvgPool2d(1));
   s->push_back(nn::Flatten());
   s->push_back(nn::Linear(128, 128));

@@ -92,6 +92,11 @@ Schema build_schema() {
   s.key_range("ema.decay", 0, 1, s.add("ema.decay", T::Float, "0.999", "EMA decay per step"));
   s.add("ema.start", T::Int, "0", "step from which the EMA averages (before it, it copies G)").min = 0;
 
+  s.add("eval.every", T::Int, "0", "steps between metric evaluations of the (EMA) generator (0 = off)").min = 0;
+  s.add("eval.features", T::String, "fashion", "feature network (see `ganpp eval --features`)");
+  s.add("eval.metrics", T::String, "fid,kid,pr,dc", "metrics computed during training (fid,kid,is,pr,dc)");
+  s.add("eval.n", T::Int, "2000", "generated and real samples per evaluation").min = 10;
+  s.add("eval.best", T::String, "fid", "metric that selects checkpoints/best.ckpt (\"\" = none)");
   s.add("log.every", T::Int, "50", "steps between metrics.jsonl lines and progress updates").min = 1;
   s.add("log.sample_every", T::Int, "500", "steps between sample grids and plot refreshes (0 = only at the end)").min = 0;
   s.add("log.checkpoint_every", T::Int, "1000", "steps between checkpoints (0 = only at the end)").min = 0;

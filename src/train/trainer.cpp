@@ -12,6 +12,10 @@
 #include "ganpp/core/error.h"
 #include "ganpp/io/image.h"
 #include "ganpp/io/plot.h"
+#include "ganpp/metrics/fid.h"
+#include "ganpp/metrics/inception_score.h"
+#include "ganpp/metrics/kid.h"
+#include "ganpp/metrics/prdc.h"
 #include "ganpp/train/run.h"
 #include "ganpp/version.h"
 
@@ -134,6 +138,18 @@ Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
     diversity_real_ = data_->get(idx, std::vector<uint64_t>(idx.size(), 0));
     real_diversity_ = mean_pairwise_distance(diversity_real_);
   }
+  if (cfg_.get_int("eval.every") > 0) {
+    if (!data_->spec().is_image()) throw Error("eval.every > 0 needs image data (the metrics use an image feature network)");
+    evaluator_ = create_feature_extractor(cfg_.get_str("eval.features"));
+    const int64_t n = std::min(cfg_.get_int("eval.n"), data_->size());
+    std::vector<torch::Tensor> feats;
+    for (int64_t s = 0; s < n; s += 250) {
+      std::vector<int64_t> idx;
+      for (int64_t i = s; i < std::min(n, s + 250); ++i) idx.push_back(i * (data_->size() / n));
+      feats.push_back(evaluator_->extract(data_->get(idx, std::vector<uint64_t>(idx.size(), 0))).first.to(torch::kFloat));
+    }
+    eval_real_ = torch::cat(feats);
+  }
   if (opt_.resume) {
     restore(resume_from);
     cfg_.save(run::config(dir_));
@@ -162,6 +178,8 @@ void Trainer::restore(const fs::path& ckpt) {
     step_ = a.meta.at("step").get<int64_t>();
     wall_before_ = a.meta.at("wall_s").get<double>();
     peak_grad_g_ = a.meta.value("peak_grad_norm_g", 0.0);
+    best_value_ = a.meta.value("best_value", 0.0);
+    best_step_ = a.meta.value("best_step", int64_t(-1));
     loader_->restore(LoaderState{a.meta.at("epoch").get<int64_t>(), a.meta.at("pos").get<int64_t>()});
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("'{}': checkpoint metadata is incomplete: {}", src, e.what()));
@@ -335,7 +353,49 @@ void Trainer::log_metrics(const std::map<std::string, double>& stats, double it_
   history_.push_back(std::move(h));
 }
 
-void Trainer::save_checkpoint() {
+void Trainer::evaluate_now(std::map<std::string, double>& stats) {
+  Generator g = ema_ ? ema_ : task_->generator();
+  bool was_training = g->is_training();
+  g->eval();
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(mix64(static_cast<uint64_t>(cfg_.get_int("seed")), 77));
+  std::vector<torch::Tensor> feats, logits;
+  const int64_t n = eval_real_.size(0);
+  {
+    torch::NoGradGuard ng;
+    for (int64_t s = 0; s < n; s += 250) {
+      auto [f, l] = evaluator_->extract(g->forward(task_->noise(std::min<int64_t>(250, n - s), gen)));
+      feats.push_back(f.to(torch::kFloat));
+      if (l.defined()) logits.push_back(l);
+    }
+  }
+  g->train(was_training);
+  auto fake = torch::cat(feats);
+  std::string list = cfg_.get_str("eval.metrics");
+  auto want = [&](const std::string& m) { return ("," + list + ",").find("," + m + ",") != std::string::npos; };
+  if (want("fid")) stats["fid"] = frechet_distance(feature_stats(eval_real_), feature_stats(fake));
+  if (want("kid")) stats["kid"] = kernel_inception_distance(eval_real_, fake, 1000, 10, 0).mean;
+  if (want("is") && !logits.empty()) stats["is"] = inception_score(torch::cat(logits), 10).mean;
+  if (want("pr") || want("dc")) {
+    auto r = prdc(eval_real_, fake);
+    if (want("pr")) stats["precision"] = r.precision, stats["recall"] = r.recall;
+    if (want("dc")) stats["density"] = r.density, stats["coverage"] = r.coverage;
+  }
+  const std::string best = cfg_.get_str("eval.best");
+  if (!best.empty()) {
+    auto it = stats.find(best);
+    if (it == stats.end())
+      throw Error(fmt::format("eval.best = '{}' is not among the computed metrics ({})", best, list));
+    const bool lower = best == "fid" || best == "kid";
+    if (best_step_ < 0 || (lower ? it->second < best_value_ : it->second > best_value_)) {
+      best_value_ = it->second;
+      best_step_ = step_;
+      save_archive(run::checkpoints(dir_) / "best.ckpt", checkpoint_archive());
+    }
+    stats["best_" + best] = best_value_;
+  }
+}
+
+Archive Trainer::checkpoint_archive() {
   for (auto& [name, net] : task_->networks())
     if (!all_finite(*net))
       throw Error(fmt::format("network {} has non-finite weights at step {}; checkpoint not written", name, step_));
@@ -353,7 +413,12 @@ void Trainer::save_checkpoint() {
   a.meta = {{"format", "ganpp-checkpoint"}, {"version", 1}, {"ganpp_version", GANPP_VERSION}, {"step", step_},
             {"epoch", ls.epoch}, {"pos", ls.pos}, {"wall_s", wall_seconds()}, {"config", cfg_.to_yaml()},
             {"data_spec", spec_to_json(data_->spec())}, {"has_ema", ema_ != nullptr}, {"saved_at", now_iso()},
-            {"peak_grad_norm_g", peak_grad_g_}};
+            {"peak_grad_norm_g", peak_grad_g_}, {"best_value", best_value_}, {"best_step", best_step_}};
+  return a;
+}
+
+void Trainer::save_checkpoint() {
+  Archive a = checkpoint_archive();
   fs::path path = checkpoint_path(dir_, step_);
   save_archive(path, a);
   last_checkpoint_ = path;
@@ -403,6 +468,8 @@ void Trainer::write_plots() {
   plot("grad_norms.png", "gradient norms", {"grad_norm_d", "grad_norm_g"});
   plot("diagnostics.png", "fake/real diversity and augmentation p", {"diversity", "augment_p", "ada_rt"});
   plot("regularizers.png", "regulariser values", {"gp", "r1", "r2"});
+  plot("fid.png", "FID (eval.features)", {"fid"});
+  plot("metrics.png", "precision, recall, density, coverage", {"precision", "recall", "density", "coverage"});
   plot("speed.png", "training speed (it/s)", {"it_per_s"});
 }
 
@@ -450,9 +517,12 @@ void Trainer::run() {
       reason = "reached train.max_minutes";
       break;
     }
-    const bool log_step = (step_ + 1) % log_every == 0 || step_ + 1 == max_steps;
+    const int64_t eval_every = cfg_.get_int("eval.every");
+    const bool eval_step = evaluator_ && ((step_ + 1) % eval_every == 0 || step_ + 1 == max_steps);
+    const bool log_step = (step_ + 1) % log_every == 0 || step_ + 1 == max_steps || eval_step;
     std::map<std::string, double> stats;
     train_step(log_step, stats);
+    if (eval_step) evaluate_now(stats);
     if (log_step) {
       auto now = Clock::now();
       double dt = std::chrono::duration<double>(now - t_log).count();

@@ -10,5 +10,7 @@ void add_sample(CLI::App& app);
 void add_export(CLI::App& app);
 void add_config(CLI::App& app);
 void add_bench(CLI::App& app);
+void add_eval(CLI::App& app);
+void add_evaluator(CLI::App& app);
 
 }  // namespace ganpp::cli

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   ganpp::cli::add_export(app);
   ganpp::cli::add_config(app);
   ganpp::cli::add_bench(app);
+  ganpp::cli::add_eval(app);
+  ganpp::cli::add_evaluator(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,6 +10,8 @@
 
 #include "ganpp/core/config.h"
 #include "ganpp/data/loader.h"
+#include "ganpp/io/archive.h"
+#include "ganpp/metrics/features.h"
 #include "ganpp/train/task.h"
 
 namespace ganpp {
@@ -41,6 +43,9 @@ class Trainer {
   void train_step(bool log_step, std::map<std::string, double>& stats);
   void update_ema();
   void save_checkpoint();
+  Archive checkpoint_archive();
+  // Metrics of the (EMA) generator against the training data in the eval.features space; keeps best.ckpt.
+  void evaluate_now(std::map<std::string, double>& stats);
   void write_samples();
   void write_plots();
   void write_model_card(const std::string& stop_reason);
@@ -69,7 +74,11 @@ class Trainer {
   std::filesystem::path last_checkpoint_;
   torch::Tensor diversity_real_;  // real samples the fake diversity is compared with
   double real_diversity_ = 0;
-  double peak_grad_g_ = 0;  // largest logged G gradient norm (the vanishing-gradient reference)
+  double peak_grad_g_ = 0;
+  std::unique_ptr<FeatureExtractor> evaluator_;
+  torch::Tensor eval_real_;  // real features for the training-time metrics
+  double best_value_ = 0;
+  int64_t best_step_ = -1;  // largest logged G gradient norm (the vanishing-gradient reference)
   struct Warnings {
     int64_t count = 0, first_step = -1, last_step = -1;
   } vanishing_, collapse_;

@@ -1,0 +1,274 @@
+#include "ganpp/apps/evaluate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+
+#include "ganpp/core/error.h"
+#include "ganpp/data/augment.h"
+#include "ganpp/data/dataset.h"
+#include "ganpp/io/archive.h"
+#include "ganpp/io/image.h"
+#include "ganpp/io/npz.h"
+#include "ganpp/metrics/fid.h"
+#include "ganpp/metrics/inception_score.h"
+#include "ganpp/metrics/kid.h"
+#include "ganpp/metrics/prdc.h"
+#include "ganpp/train/run.h"
+#include "ganpp/train/trainer.h"
+
+namespace fs = std::filesystem;
+
+namespace ganpp {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& e) {
+  return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
+}
+
+// Images of a folder, all of one size and channel count (else an error naming the odd file).
+std::vector<fs::path> folder_images(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (auto& e : fs::recursive_directory_iterator(dir)) {
+    std::string x = e.path().extension().string();
+    std::transform(x.begin(), x.end(), x.begin(), ::tolower);
+    if (e.is_regular_file() && (x == ".png" || x == ".jpg" || x == ".jpeg" || x == ".bmp")) files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw Error(fmt::format("'{}' holds no images (.png .jpg .jpeg .bmp)", dir.string()));
+  return files;
+}
+
+// The dataset config a run folder was trained with (so that real images are prepared like the fake ones).
+Config run_data_config(const std::string& run) {
+  LoadedGenerator lg = load_generator(run);
+  return lg.config;
+}
+
+}  // namespace
+
+bool ImageSource::is_stats() const { return ends_with(spec, ".npz") && fs::is_regular_file(spec); }
+
+void ImageSource::for_each_batch(int64_t n, int64_t batch, const std::function<void(const torch::Tensor&)>& fn) const {
+  torch::NoGradGuard ng;
+  if (fs::is_directory(spec) && fs::exists(fs::path(spec) / "checkpoints")) {
+    LoadedGenerator lg = load_generator(spec);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(12345);
+    for (int64_t done = 0; done < n; done += batch) {
+      int64_t b = std::min(batch, n - done);
+      fn(lg.g->forward(torch::randn({b, lg.g->z_dim()}, gen, torch::kFloat)));
+    }
+    return;
+  }
+  if (fs::is_directory(spec)) {
+    auto files = folder_images(spec);
+    Image first = decode_image(files[0]);
+    int64_t count = std::min<int64_t>(n, static_cast<int64_t>(files.size()));
+    std::vector<torch::Tensor> buf;
+    for (int64_t i = 0; i < count; ++i) {
+      Image img = decode_image(files[static_cast<size_t>(i)]);
+      if (img.width != first.width || img.height != first.height || img.channels != first.channels)
+        throw Error(fmt::format("'{}' is {}x{}x{} but '{}' is {}x{}x{}: an evaluation folder needs images of one size "
+                                "and channel count",
+                                files[static_cast<size_t>(i)].string(), img.width, img.height, img.channels,
+                                files[0].string(), first.width, first.height, first.channels));
+      buf.push_back(to_unit_range(image_to_tensor(img)));
+      if (static_cast<int64_t>(buf.size()) == batch || i + 1 == count) {
+        fn(torch::stack(buf));
+        buf.clear();
+      }
+    }
+    return;
+  }
+  // A dataset name, optionally "name:path"; its test split, prepared like the run given as `run:` prefix if any.
+  std::string name = spec, path, run;
+  if (auto at = name.find('@'); at != std::string::npos) run = name.substr(at + 1), name = name.substr(0, at);
+  if (auto c = name.find(':'); c != std::string::npos) path = name.substr(c + 1), name = name.substr(0, c);
+  if (!DatasetRegistry::instance().has(name))
+    throw Error(fmt::format("--real/--fake '{}' is neither a folder, a run folder, a .npz statistics file nor a dataset "
+                            "(datasets: fashion-mnist, mnist:PATH, idx:PATH)",
+                            spec));
+  Config c = run.empty() ? Config() : run_data_config(run);
+  c.set("data.dataset", name);
+  if (!path.empty()) c.set("data.path", path);
+  if (run.empty()) c.set("data.resolution", "28");
+  c.set("data.split", "test");
+  c.set("data.limit", "0");
+  for (auto k : {"data.hflip", "data.rotate", "data.translate"}) c.set(k, "0");
+  auto ds = create_dataset(c);
+  int64_t count = std::min(n, ds->size());
+  for (int64_t s = 0; s < count; s += batch) {
+    std::vector<int64_t> idx;
+    for (int64_t i = s; i < std::min(count, s + batch); ++i) idx.push_back(i);
+    fn(ds->get(idx, std::vector<uint64_t>(idx.size(), 0)));
+  }
+}
+
+nlohmann::json evaluate(const EvalOptions& opt) {
+  auto fx = create_feature_extractor(opt.features);
+  auto want = [&](const std::string& m) { return std::find(opt.metrics.begin(), opt.metrics.end(), m) != opt.metrics.end(); };
+  for (auto& m : opt.metrics)
+    if (m != "fid" && m != "kid" && m != "is" && m != "pr" && m != "dc")
+      throw Error(fmt::format("--metrics: unknown metric '{}'; expected fid, kid, is, pr, dc", m));
+  const bool keep = want("kid") || want("pr") || want("dc") || !opt.save_features.empty();
+  nlohmann::json report;
+  report["features"] = fx->describe();
+  report["requested_samples"] = opt.n;
+
+  // Real images prepared like the run's own data when the fake side is a run folder.
+  std::string real_spec = opt.real;
+  if (fs::is_directory(opt.fake) && fs::exists(fs::path(opt.fake) / "checkpoints") && !fs::exists(opt.real) &&
+      real_spec.find('@') == std::string::npos)
+    real_spec += "@" + opt.fake;
+
+  struct Side {
+    StatsAccumulator stats;
+    std::vector<torch::Tensor> feats, logits;
+    int64_t n = 0;
+  };
+  auto run_side = [&](const std::string& spec, Side& side, const char* label) {
+    ImageSource src{spec};
+    auto t0 = std::chrono::steady_clock::now();
+    src.for_each_batch(opt.n, opt.batch, [&](const torch::Tensor& images) {
+      auto [f, l] = fx->extract(images);
+      side.stats.add(f);
+      if (keep) side.feats.push_back(f.to(torch::kFloat));
+      if (l.defined()) side.logits.push_back(l.to(torch::kDouble));
+      side.n += images.size(0);
+      if (opt.progress)
+        std::cerr << fmt::format("\r{}: {} images, {:.0f} img/s   ", label, side.n,
+                                 side.n / std::max(1e-9, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()))
+                  << std::flush;
+    });
+    if (opt.progress) std::cerr << "\n";
+    report[std::string(label) + "_images_per_s"] =
+        side.n / std::max(1e-9, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  };
+
+  Side real, fake;
+  FeatureStats real_stats;
+  ImageSource real_src{real_spec};
+  if (real_src.is_stats()) {
+    real_stats = load_stats(real_spec);
+    if (keep && (want("kid") || want("pr") || want("dc")))
+      throw Error(fmt::format("--real '{}' is a statistics file: it supports FID only (drop kid/pr/dc)", real_spec));
+    report["real"] = {{"source", real_spec}, {"samples", real_stats.n}};
+  } else {
+    run_side(real_spec, real, "real");
+    real_stats = real.stats.stats();
+    report["real"] = {{"source", real_spec}, {"samples", real.n}};
+  }
+  run_side(opt.fake, fake, "fake");
+  report["fake"] = {{"source", opt.fake}, {"samples", fake.n}};
+  if (real.n && real.n < opt.n) report["warning_real"] = fmt::format("only {} real images available", real.n);
+  if (fake.n < opt.n) report["warning_fake"] = fmt::format("only {} fake images available", fake.n);
+  if (fake.n < 2) throw Error("evaluation needs at least 2 fake images");
+
+  auto fake_stats = fake.stats.stats();
+  if (want("fid")) report["fid"] = frechet_distance(real_stats, fake_stats);
+  torch::Tensor rf = keep && !real.feats.empty() ? torch::cat(real.feats) : torch::Tensor();
+  torch::Tensor ff = keep ? torch::cat(fake.feats) : torch::Tensor();
+  if (want("kid")) {
+    auto k = kernel_inception_distance(rf, ff, opt.kid_subset, opt.kid_subsets, static_cast<uint64_t>(opt.seed));
+    report["kid"] = {{"mean", k.mean}, {"std", k.std}, {"subset_size", k.subset_size}, {"subsets", k.subsets}};
+  }
+  if (want("is")) {
+    if (fake.logits.empty()) throw Error("IS needs class logits; this feature network gives none");
+    auto is = inception_score(torch::cat(fake.logits), std::min<int64_t>(10, fake.n));
+    report["is"] = {{"mean", is.mean}, {"std", is.std}, {"splits", is.splits}};
+  }
+  if (want("pr") || want("dc")) {
+    auto r = prdc(rf, ff);
+    if (want("pr")) report["precision"] = r.precision, report["recall"] = r.recall;
+    if (want("dc")) report["density"] = r.density, report["coverage"] = r.coverage;
+  }
+  if (!opt.save_features.empty()) {
+    std::map<std::string, torch::Tensor> arrays{{"fake", ff}};
+    if (rf.defined()) arrays["real"] = rf;
+    if (!fake.logits.empty()) arrays["logits"] = torch::cat(fake.logits).to(torch::kFloat);
+    save_npz(opt.save_features, arrays);
+    report["saved_features"] = opt.save_features.string();
+  }
+  return report;
+}
+
+std::string format_report(const nlohmann::json& r) {
+  std::string s = fmt::format("features: {}\nreal: {} ({} samples)\nfake: {} ({} samples)\n", r["features"].get<std::string>(),
+                              r["real"]["source"].get<std::string>(), r["real"]["samples"].get<int64_t>(),
+                              r["fake"]["source"].get<std::string>(), r["fake"]["samples"].get<int64_t>());
+  if (r.contains("fid")) s += fmt::format("FID       {:.4f}\n", r["fid"].get<double>());
+  if (r.contains("kid")) s += fmt::format("KID       {:.6f} ± {:.6f} ({} subsets of {})\n", r["kid"]["mean"].get<double>(),
+                                          r["kid"]["std"].get<double>(), r["kid"]["subsets"].get<int64_t>(),
+                                          r["kid"]["subset_size"].get<int64_t>());
+  if (r.contains("is")) s += fmt::format("IS        {:.4f} ± {:.4f}\n", r["is"]["mean"].get<double>(), r["is"]["std"].get<double>());
+  if (r.contains("precision")) s += fmt::format("precision {:.4f}  recall {:.4f}\n", r["precision"].get<double>(), r["recall"].get<double>());
+  if (r.contains("density")) s += fmt::format("density   {:.4f}  coverage {:.4f}\n", r["density"].get<double>(), r["coverage"].get<double>());
+  for (auto w : {"warning_real", "warning_fake"})
+    if (r.contains(w)) s += "warning: " + r[w].get<std::string>() + "\n";
+  return s;
+}
+
+double train_evaluator(const EvaluatorTrainOptions& opt) {
+  if (opt.out.empty()) throw Error("evaluator train: --out is required");
+  set_threads(opt.threads);
+  torch::manual_seed(static_cast<uint64_t>(opt.seed));
+  auto load = [&](const std::string& split) {
+    Config c;
+    c.set("data.dataset", opt.dataset);
+    if (!opt.data_path.empty()) c.set("data.path", opt.data_path);
+    c.set("data.resolution", "28");
+    c.set("data.split", split);
+    if (split == "train" && opt.limit > 0) c.set("data.limit", std::to_string(opt.limit));
+    return create_dataset(c);
+  };
+  auto train = load("train"), test = load("test");
+  if (train->spec().num_classes < 2) throw Error(fmt::format("dataset '{}' has no class labels", opt.dataset));
+  EvaluatorNet net(train->spec().num_classes, train->spec().shape[0]);
+  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(opt.lr));
+  AugmentOptions aug;
+  aug.translate = 0.5;
+  aug.translate_frac = 0.08;
+  aug.hflip = opt.hflip ? 0.5 : 0.0;
+  Loader loader(train, opt.batch, static_cast<uint64_t>(opt.seed), aug, 2);
+  const int64_t steps = opt.epochs * loader.batches_per_epoch();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int64_t step = 0; step < steps; ++step) {
+    // Cosine learning-rate decay.
+    double lr = opt.lr * 0.5 * (1 + std::cos(M_PI * double(step) / double(steps)));
+    for (auto& g : adam.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+    Batch b = loader.next();
+    net->train();
+    auto logits = net->forward(b.x).second;
+    auto loss = torch::nn::functional::cross_entropy(logits, b.y);
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+    if ((step + 1) % loader.batches_per_epoch() == 0)
+      std::cerr << fmt::format("epoch {}/{}: loss {:.4f}, {:.0f} s\n", (step + 1) / loader.batches_per_epoch(),
+                               opt.epochs, loss.item<double>(),
+                               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  net->eval();
+  torch::NoGradGuard ng;
+  int64_t correct = 0;
+  for (int64_t s = 0; s < test->size(); s += 500) {
+    std::vector<int64_t> idx;
+    for (int64_t i = s; i < std::min(test->size(), s + 500); ++i) idx.push_back(i);
+    auto pred = net->forward(test->get(idx, std::vector<uint64_t>(idx.size(), 0))).second.argmax(1);
+    correct += (pred == test->labels(idx)).sum().item<int64_t>();
+  }
+  double acc = double(correct) / double(test->size());
+  Archive a;
+  put_module(a, "net", *net);
+  a.meta = {{"format", "ganpp-evaluator"}, {"dataset", opt.dataset}, {"classes", train->spec().num_classes},
+            {"channels", train->spec().shape[0]}, {"class_names", train->spec().class_names}, {"test_accuracy", acc},
+            {"test_samples", test->size()}, {"epochs", opt.epochs}, {"seed", opt.seed}, {"batch", opt.batch},
+            {"lr", opt.lr}, {"hflip", opt.hflip}, {"train_limit", opt.limit}};
+  if (opt.out.has_parent_path()) fs::create_directories(opt.out.parent_path());
+  save_archive(opt.out, a);
+  return acc;
+}
+
+}  // namespace ganpp
