@@ -47,6 +47,22 @@ Config run_data_config(const std::string& run) {
   return lg.config;
 }
 
+// Cache file for the real features of a dataset source, or empty when the source is not a dataset.
+fs::path feature_cache_path(const std::string& spec, const std::string& features, int64_t n) {
+  if (fs::exists(spec.substr(0, spec.find('@')))) return {};
+  std::string key = spec;
+  if (auto at = spec.find('@'); at != std::string::npos) {
+    // Prepared like a run: the run's data section decides the images.
+    Config c = run_data_config(spec.substr(at + 1));
+    key = spec.substr(0, at) + "|" + std::to_string(c.get_int("data.resolution")) + "|" + c.get_str("data.fit");
+  }
+  key += "|" + features + "|" + std::to_string(n);
+  const char* env = std::getenv("GANPP_CACHE");
+  const char* home = std::getenv("HOME");
+  fs::path dir = env ? fs::path(env) : fs::path(home ? home : "/tmp") / ".cache" / "ganpp";
+  return dir / "features" / fmt::format("{:016x}.npz", std::hash<std::string>{}(key));
+}
+
 }  // namespace
 
 bool ImageSource::is_stats() const { return ends_with(spec, ".npz") && fs::is_regular_file(spec); }
@@ -106,13 +122,54 @@ void ImageSource::for_each_batch(int64_t n, int64_t batch, const std::function<v
   }
 }
 
-nlohmann::json evaluate(const EvalOptions& opt) {
-  auto fx = create_feature_extractor(opt.features);
-  auto want = [&](const std::string& m) { return std::find(opt.metrics.begin(), opt.metrics.end(), m) != opt.metrics.end(); };
-  for (auto& m : opt.metrics)
+namespace {
+
+void check_metrics(const std::vector<std::string>& metrics) {
+  for (auto& m : metrics)
     if (m != "fid" && m != "kid" && m != "is" && m != "pr" && m != "dc")
       throw Error(fmt::format("--metrics: unknown metric '{}'; expected fid, kid, is, pr, dc", m));
-  const bool keep = want("kid") || want("pr") || want("dc") || !opt.save_features.empty();
+}
+
+// Metrics straight from saved feature arrays (e.g. another tool's, or ganpp's --save-features).
+nlohmann::json evaluate_features(const EvalOptions& opt) {
+  auto a = load_npz(opt.from_features);
+  const std::string src = opt.from_features.string();
+  if (!a.count("real") || !a.count("fake"))
+    throw Error(fmt::format("'{}' needs arrays 'real' and 'fake' (one row per image)", src));
+  auto real = a["real"], fake = a["fake"];
+  if (real.dim() != 2 || fake.dim() != 2 || real.size(1) != fake.size(1))
+    throw Error(fmt::format("'{}': 'real' and 'fake' must be [N, D] with the same D", src));
+  auto want = [&](const std::string& m) { return std::find(opt.metrics.begin(), opt.metrics.end(), m) != opt.metrics.end(); };
+  nlohmann::json r;
+  r["features"] = "precomputed (" + src + ")";
+  r["real"] = {{"source", src}, {"samples", real.size(0)}};
+  r["fake"] = {{"source", src}, {"samples", fake.size(0)}};
+  if (want("fid")) r["fid"] = frechet_distance(feature_stats(real), feature_stats(fake));
+  if (want("kid")) {
+    auto k = kernel_inception_distance(real, fake, opt.kid_subset, opt.kid_subsets, static_cast<uint64_t>(opt.seed));
+    r["kid"] = {{"mean", k.mean}, {"std", k.std}, {"subset_size", k.subset_size}, {"subsets", k.subsets}};
+  }
+  if (want("is")) {
+    if (!a.count("logits")) throw Error(fmt::format("'{}' has no 'logits' array for IS", src));
+    auto is = inception_score(a["logits"], 10);
+    r["is"] = {{"mean", is.mean}, {"std", is.std}, {"splits", is.splits}};
+  }
+  if (want("pr") || want("dc")) {
+    auto p = prdc(real, fake);
+    if (want("pr")) r["precision"] = p.precision, r["recall"] = p.recall;
+    if (want("dc")) r["density"] = p.density, r["coverage"] = p.coverage;
+  }
+  return r;
+}
+
+}  // namespace
+
+nlohmann::json evaluate(const EvalOptions& opt) {
+  check_metrics(opt.metrics);
+  if (!opt.from_features.empty()) return evaluate_features(opt);
+  auto fx = create_feature_extractor(opt.features);
+  auto want = [&](const std::string& m) { return std::find(opt.metrics.begin(), opt.metrics.end(), m) != opt.metrics.end(); };
+  // Features (not images) are kept: the real ones go to the cache, the fake ones serve KID/PR/DC/--save-features.
   nlohmann::json report;
   report["features"] = fx->describe();
   report["requested_samples"] = opt.n;
@@ -134,7 +191,7 @@ nlohmann::json evaluate(const EvalOptions& opt) {
     src.for_each_batch(opt.n, opt.batch, [&](const torch::Tensor& images) {
       auto [f, l] = fx->extract(images);
       side.stats.add(f);
-      if (keep) side.feats.push_back(f.to(torch::kFloat));
+      side.feats.push_back(f.to(torch::kFloat));
       if (l.defined()) side.logits.push_back(l.to(torch::kDouble));
       side.n += images.size(0);
       if (opt.progress)
@@ -152,11 +209,24 @@ nlohmann::json evaluate(const EvalOptions& opt) {
   ImageSource real_src{real_spec};
   if (real_src.is_stats()) {
     real_stats = load_stats(real_spec);
-    if (keep && (want("kid") || want("pr") || want("dc")))
+    if (want("kid") || want("pr") || want("dc"))
       throw Error(fmt::format("--real '{}' is a statistics file: it supports FID only (drop kid/pr/dc)", real_spec));
     report["real"] = {{"source", real_spec}, {"samples", real_stats.n}};
   } else {
-    run_side(real_spec, real, "real");
+    fs::path cache = opt.cache ? feature_cache_path(real_spec, fx->describe(), opt.n) : fs::path();
+    if (!cache.empty() && fs::exists(cache)) {
+      auto a = load_npz(cache);
+      real.stats.add(a.at("features"));
+      real.feats.push_back(a.at("features"));
+      real.n = a.at("features").size(0);
+      report["real_cache"] = cache.string();
+    } else {
+      run_side(real_spec, real, "real");
+      if (!cache.empty()) {
+        fs::create_directories(cache.parent_path());
+        save_npz(cache, {{"features", torch::cat(real.feats)}});
+      }
+    }
     real_stats = real.stats.stats();
     report["real"] = {{"source", real_spec}, {"samples", real.n}};
   }
@@ -168,8 +238,8 @@ nlohmann::json evaluate(const EvalOptions& opt) {
 
   auto fake_stats = fake.stats.stats();
   if (want("fid")) report["fid"] = frechet_distance(real_stats, fake_stats);
-  torch::Tensor rf = keep && !real.feats.empty() ? torch::cat(real.feats) : torch::Tensor();
-  torch::Tensor ff = keep ? torch::cat(fake.feats) : torch::Tensor();
+  torch::Tensor rf = !real.feats.empty() ? torch::cat(real.feats) : torch::Tensor();
+  torch::Tensor ff = torch::cat(fake.feats);
   if (want("kid")) {
     auto k = kernel_inception_distance(rf, ff, opt.kid_subset, opt.kid_subsets, static_cast<uint64_t>(opt.seed));
     report["kid"] = {{"mean", k.mean}, {"std", k.std}, {"subset_size", k.subset_size}, {"subsets", k.subsets}};

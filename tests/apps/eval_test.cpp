@@ -24,6 +24,7 @@ std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 // and the saved features reproduce FID/KID/PRDC through the independent numpy/scipy reference.
 TEST(Eval, EvaluatorTrainingEvalCliAndIndependentRecomputation) {
   auto d = test::temp_dir("eval");
+  setenv("GANPP_CACHE", (d / "cache").c_str(), 1);  // inherited by the CLI
   std::string out;
   ASSERT_EQ(run_cli("evaluator train --dataset fashion-mnist --limit 2000 --epochs 3 --threads 2 --out " + q(d / "ev.ganpp"), &out), 0) << out;
   EXPECT_NE(out.find("test accuracy"), std::string::npos) << out;
@@ -52,6 +53,16 @@ TEST(Eval, EvaluatorTrainingEvalCliAndIndependentRecomputation) {
             0)
       << out;
   auto j = nlohmann::json::parse(out.substr(out.find('{')));
+  EXPECT_FALSE(j.contains("real_cache"));  // first time: computed
+  std::string out2;
+  ASSERT_EQ(run_cli("eval --real fashion-mnist --fake " + q(d / "run") + " --features evaluator:" + (d / "ev.ganpp").string() +
+                        " --n 300 --json --metrics fid",
+                    &out2),
+            0)
+      << out2;
+  auto j2 = nlohmann::json::parse(out2.substr(out2.find('{')));
+  EXPECT_TRUE(j2.contains("real_cache"));  // second time: the cached real features
+  EXPECT_NEAR(j2["fid"].get<double>(), j["fid"].get<double>(), 1e-9 * j["fid"].get<double>());  // summation order only
   EXPECT_EQ(j["real"]["samples"].get<int64_t>(), 300);
   EXPECT_EQ(j["fake"]["samples"].get<int64_t>(), 300);
   EXPECT_NE(j["features"].get<std::string>().find("ganpp evaluator"), std::string::npos);

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "ganpp/apps/evaluate.h"
+#include "ganpp/core/error.h"
 #include "ganpp/train/trainer.h"
 
 namespace ganpp::cli {
@@ -15,8 +16,9 @@ void add_eval(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   auto threads = std::make_shared<int64_t>(0);
   auto* c = app.add_subcommand("eval", "FID, KID, IS, precision/recall, density/coverage of generated images");
-  c->add_option("--real", o->real, "dataset (fashion-mnist, mnist:PATH), image folder, or pytorch-fid stats .npz")->required();
-  c->add_option("--fake", o->fake, "image folder or run folder (samples from its generator)")->required();
+  c->add_option("--real", o->real, "dataset (fashion-mnist, mnist:PATH), image folder, or pytorch-fid stats .npz");
+  c->add_option("--fake", o->fake, "image folder or run folder (samples from its generator)");
+  c->add_option("--from-features", o->from_features, "metrics from an .npz with 'real' and 'fake' feature arrays");
   c->add_option("--metrics", *metrics, "comma-separated: fid,kid,is,pr,dc")->capture_default_str();
   c->add_option("--features", o->features, "inception:FILE.npz[:pytorch-fid|tf1|bicubic], inception-ts:FILE.pt, fashion, mnist, evaluator:FILE")
       ->capture_default_str();
@@ -25,8 +27,11 @@ void add_eval(CLI::App& app) {
   c->add_option("--save-features", o->save_features, "write real/fake features (and logits) as .npz");
   c->add_option("--threads", *threads, "torch threads (default: all cores)");
   c->add_flag("--json", *json, "print the report as JSON");
+  c->add_flag("!--no-cache", o->cache, "recompute the real features instead of using the cache");
   c->callback([o, metrics, json, threads] {
     set_threads(*threads);
+    if (o->from_features.empty() && (o->real.empty() || o->fake.empty()))
+      throw Error("eval needs --real and --fake (or --from-features F.npz)");
     o->metrics.clear();
     std::stringstream ss(*metrics);
     for (std::string m; std::getline(ss, m, ',');)

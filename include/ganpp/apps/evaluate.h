@@ -27,7 +27,11 @@ struct EvalOptions {
   std::vector<std::string> metrics = {"fid", "kid", "is", "pr", "dc"};
   int64_t n = 10000, batch = 250, seed = 0, kid_subset = 1000, kid_subsets = 50;
   std::filesystem::path save_features;
+  std::filesystem::path from_features;  // an .npz with `real`, `fake` (and `logits`): metrics only, no network
   bool progress = true;
+  // Real features of dataset sources are cached per (dataset, preparation, feature network, sample count) under
+  // $GANPP_CACHE or ~/.cache/ganpp; false recomputes them.
+  bool cache = true;
 };
 
 // Extracts features for both sides (streaming FID statistics; features kept only when a metric needs them) and
