@@ -375,6 +375,22 @@ void Trainer::evaluate_now(std::map<std::string, double>& stats) {
   if (want("fid")) stats["fid"] = frechet_distance(feature_stats(eval_real_), feature_stats(fake));
   if (want("kid")) stats["kid"] = kernel_inception_distance(eval_real_, fake, 1000, 10, 0).mean;
   if (want("is") && !logits.empty()) stats["is"] = inception_score(torch::cat(logits), 10).mean;
+  if (!logits.empty()) {
+    // Mode-collapse signal: entropy of the evaluator's predicted-class histogram, 1 = all classes equally often.
+    auto all = torch::cat(logits);
+    auto hist = torch::bincount(all.argmax(1), {}, all.size(1)).to(torch::kDouble);
+    auto p = hist / hist.sum();
+    double h = -(p * (p + 1e-300).log()).sum().item<double>() / std::log(double(all.size(1)));
+    stats["class_entropy"] = h;
+    if (h < 0.75 && step_ >= cfg_.get_int("log.warn_after")) {
+      if (collapse_.count++ == 0) collapse_.first_step = step_;
+      collapse_.last_step = step_;
+      stats["warn_mode_collapse"] = 1;
+      std::cerr << fmt::format("warning: possible mode collapse at step {}: generated classes have normalised entropy "
+                               "{:.2f} (1 = balanced); try train.pack, model.mbstd_group or loss.name=wgan-gp\n",
+                               step_, h);
+    }
+  }
   if (want("pr") || want("dc")) {
     auto r = prdc(eval_real_, fake);
     if (want("pr")) stats["precision"] = r.precision, stats["recall"] = r.recall;

@@ -42,7 +42,15 @@ TEST(Eval, EvaluatorTrainingEvalCliAndIndependentRecomputation) {
   // Training-time metrics are logged and the best checkpoint is kept.
   std::ifstream m(d / "run/metrics.jsonl");
   int with_fid = 0;
-  for (std::string line; std::getline(m, line);) with_fid += nlohmann::json::parse(line).contains("fid");
+  for (std::string line; std::getline(m, line);) {
+    auto j = nlohmann::json::parse(line);
+    with_fid += j.contains("fid");
+    if (j.contains("fid")) {
+      EXPECT_TRUE(j.contains("class_entropy"));
+      EXPECT_GE(j["class_entropy"].get<double>(), 0.0);
+      EXPECT_LE(j["class_entropy"].get<double>(), 1.0 + 1e-9);
+    }
+  }
   EXPECT_EQ(with_fid, 2);
   EXPECT_TRUE(fs::exists(d / "run/checkpoints/best.ckpt"));
   EXPECT_TRUE(fs::exists(d / "run/plots/fid.png"));

@@ -212,3 +212,26 @@ TEST(FidInception, KeysAndOutputsMatchPytorchFidBuiltFromTorchvision) {
   EXPECT_LT(e2, 1e-4);
   EXPECT_GT(ref["pool3"].abs().max().item<double>(), 1e-3);  // not a degenerate all-zero network
 }
+
+TEST(FidInception, Tf1AndBicubicResizeModes) {
+  // TF1 resize_bilinear(align_corners=False): source = dst * in/out, computed independently in numpy.
+  auto d = test::temp_dir("tf1");
+  auto x = torch::rand({1, 3, 7, 5}, torch::kFloat);
+  auto u8 = (x * 255).round() / 255;  // exactly representable uint8 levels
+  save_npz(d / "x.npz", {{"x", u8}});
+  std::string out, py = "-c \"import numpy as np; x = np.load('" + (d / "x.npz").string() +
+                        "')['x'].astype(np.float64) * 255\n"
+                        "def ax(n, o):\n    s = np.arange(o) * (n / o); lo = np.floor(s).astype(int); hi = np.minimum(lo + 1, n - 1); return lo, hi, s - lo\n"
+                        "y0, y1, fy = ax(7, 299); x0, x1, fx = ax(5, 299)\n"
+                        "r = x[:, :, y0, :] + (x[:, :, y1, :] - x[:, :, y0, :]) * fy[None, None, :, None]\n"
+                        "o = r[:, :, :, x0] + (r[:, :, :, x1] - r[:, :, :, x0]) * fx[None, None, None, :]\n"
+                        "np.save('" + (d / "y.npy").string() + "', np.ascontiguousarray((o - 128) / 128, dtype=np.float32))\"";
+  ASSERT_EQ(python(py, &out), 0) << out;
+  auto want = decode_npy(read_file(d / "y.npy"), "y.npy");
+  auto got = inception_input(u8, ResizeMode::Tf1);
+  EXPECT_LT((got - want).abs().max().item<double>(), 1e-5);
+  // Bicubic: right size and range, and a constant image stays constant.
+  auto c = inception_input(torch::full({2, 1, 20, 30}, 0.25f), ResizeMode::Bicubic);
+  EXPECT_EQ(c.sizes(), (std::vector<int64_t>{2, 3, 299, 299}));
+  EXPECT_LT((c + 0.5).abs().max().item<double>(), 1e-5);
+}
