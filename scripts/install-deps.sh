@@ -9,7 +9,7 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config
       dataset-fashion-mnist)
 # Test-only: the independent Python references (never a runtime dependency of ganpp).
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(python3-torch python3-numpy python3-scipy)
+  pkgs+=(python3-torch python3-torchvision python3-numpy python3-scipy)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
