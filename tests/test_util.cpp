@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "ganpp/core/error.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +27,15 @@ fs::path temp_dir(const std::string& name) {
   } cleaner;
   cleaner.p = base;
   return d;
+}
+
+std::string error_message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ganpp::Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 int run_cli(const std::string& args, std::string* output) {

@@ -1,5 +1,6 @@
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace ganpp::test {
@@ -9,6 +10,9 @@ std::filesystem::path temp_dir(const std::string& name);
 
 // Runs `ganpp <args>`; returns the exit code and fills `output` with stdout+stderr.
 int run_cli(const std::string& args, std::string* output = nullptr);
+
+// The message of the ganpp::Error that `f` throws, or "" when it throws none.
+std::string error_message(const std::function<void()>& f);
 
 // Path of Debian's python3 with torch/numpy/scipy (not the first python3 on PATH).
 inline const char* system_python() { return "/usr/bin/python3"; }

@@ -249,8 +249,7 @@ std::vector<std::string> Trainer::diagnose(std::map<std::string, double>& stats)
   stats["diversity"] = div;
   const bool warm = step_ >= cfg_.get_int("log.warn_after");
   if (warm && div < cfg_.get_float("log.collapse_threshold")) {
-    if (collapse_.count++ == 0) collapse_.first_step = step_;
-    collapse_.last_step = step_;
+    collapse_.add(step_);
     stats["warn_mode_collapse"] = 1;
     out.push_back(fmt::format(
         "warning: possible mode collapse at step {}: generated samples are {:.2f}x as diverse as real ones. Try "
@@ -269,8 +268,7 @@ std::vector<std::string> Trainer::diagnose(std::map<std::string, double>& stats)
       conf = fmt::format(" while D is confident (D(x) = {:.3f}, D(G(z)) = {:.3f})", stats["p_real"], stats["p_fake"]);
     }
     if (confident) {
-      if (vanishing_.count++ == 0) vanishing_.first_step = step_;
-      vanishing_.last_step = step_;
+      vanishing_.add(step_);
       stats["warn_vanishing_gradient"] = 1;
       out.push_back(fmt::format(
           "warning: vanishing gradients at step {}: G's gradient norm is {:.2e} ({:.2g}% of its peak){}. Try loss.name=ns (not minimax), "
@@ -383,8 +381,7 @@ void Trainer::evaluate_now(std::map<std::string, double>& stats) {
     double h = -(p * (p + 1e-300).log()).sum().item<double>() / std::log(double(all.size(1)));
     stats["class_entropy"] = h;
     if (h < 0.75 && step_ >= cfg_.get_int("log.warn_after")) {
-      if (collapse_.count++ == 0) collapse_.first_step = step_;
-      collapse_.last_step = step_;
+      collapse_.add(step_);
       stats["warn_mode_collapse"] = 1;
       std::cerr << fmt::format("warning: possible mode collapse at step {}: generated classes have normalised entropy "
                                "{:.2f} (1 = balanced); try train.pack, model.mbstd_group or loss.name=wgan-gp\n",

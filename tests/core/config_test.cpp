@@ -16,14 +16,7 @@ TEST(Config, DefaultsAreTypedAndDocumented) {
 }
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::function<void()>& f) { return test::error_message(f); }
 }  // namespace
 
 TEST(Config, UnknownKeyNamesItSuggestsAndListsValidKeys) {

@@ -32,14 +32,7 @@ void write_gz(const fs::path& p, const std::string& s) {
   gzclose(f);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::function<void()>& f) { return test::error_message(f); }
 
 }  // namespace
 

@@ -81,6 +81,10 @@ class Trainer {
   int64_t best_step_ = -1;  // largest logged G gradient norm (the vanishing-gradient reference)
   struct Warnings {
     int64_t count = 0, first_step = -1, last_step = -1;
+    void add(int64_t step) {
+      if (count++ == 0) first_step = step;
+      last_step = step;
+    }
   } vanishing_, collapse_;
 };
 
