@@ -49,11 +49,15 @@ TEST(DCGAN, WeightInitFollowsRadford) {
   torch::manual_seed(0);
   auto m = create_models(c, spec);
   for (auto& p : m.g->named_parameters()) {
-    if (p.value().dim() == 4) EXPECT_NEAR(p.value().std().item<double>(), 0.02, 0.002) << p.key();
-    if (p.value().dim() == 1 && p.key().find("weight") != std::string::npos)
+    if (p.value().dim() == 4) {
+      EXPECT_NEAR(p.value().std().item<double>(), 0.02, 0.002) << p.key();
+    }
+    if (p.value().dim() == 1 && p.key().find("weight") != std::string::npos) {
       EXPECT_NEAR(p.value().mean().item<double>(), 1.0, 0.01) << p.key();
-    if (p.value().dim() == 1 && p.key().find("bias") != std::string::npos)
+    }
+    if (p.value().dim() == 1 && p.key().find("bias") != std::string::npos) {
       EXPECT_EQ(p.value().abs().sum().item<double>(), 0.0) << p.key();
+    }
   }
 }
 

@@ -86,9 +86,15 @@ TEST(Techniques, EveryLossAndRegulariserTrains) {
     auto m = metrics(dir);
     ASSERT_EQ(m.size(), 3u) << r[0];
     EXPECT_TRUE(std::isfinite(m.back()["loss_d"].get<double>())) << r[0];
-    if (c.get_str("loss.name") == "wgan-gp") EXPECT_TRUE(m.back().contains("gp"));
-    if (c.get_float("loss.r1") > 0) EXPECT_TRUE(m[1].contains("r1"));  // lazy: every 2nd D step
-    if (c.get_bool("augment.ada")) EXPECT_TRUE(m.back().contains("augment_p"));
+    if (c.get_str("loss.name") == "wgan-gp") {
+      EXPECT_TRUE(m.back().contains("gp"));
+    }
+    if (c.get_float("loss.r1") > 0) {
+      EXPECT_TRUE(m[1].contains("r1"));  // lazy: every 2nd D step
+    }
+    if (c.get_bool("augment.ada")) {
+      EXPECT_TRUE(m.back().contains("augment_p"));
+    }
   }
 }
 
