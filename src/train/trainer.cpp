@@ -82,6 +82,16 @@ bool all_finite(const torch::nn::Module& m) {
   return true;
 }
 
+// Runs G in inference mode (batch norm on running statistics, no power iteration, no graph) and restores its mode.
+torch::Tensor generate_eval(GeneratorImpl& g, const torch::Tensor& z) {
+  bool was_training = g.is_training();
+  g.eval();
+  torch::NoGradGuard ng;
+  auto x = g.forward(z);
+  g.train(was_training);
+  return x;
+}
+
 }  // namespace
 
 double mean_pairwise_distance(const torch::Tensor& x) {
@@ -237,14 +247,7 @@ std::vector<std::string> Trainer::diagnose(std::map<std::string, double>& stats)
   std::vector<std::string> out;
   // Mode collapse: samples from fixed noise are much less diverse than real data.
   Generator g = task_->generator();
-  bool was_training = g->is_training();
-  g->eval();
-  torch::Tensor x;
-  {
-    torch::NoGradGuard ng;
-    x = g->forward(fixed_noise_.narrow(0, 0, diversity_real_.size(0)));
-  }
-  g->train(was_training);
+  auto x = generate_eval(*g, fixed_noise_.narrow(0, 0, diversity_real_.size(0)));
   const double div = real_diversity_ > 0 ? mean_pairwise_distance(x) / real_diversity_ : 1.0;
   stats["diversity"] = div;
   const bool warm = step_ >= cfg_.get_int("log.warn_after");
@@ -353,20 +356,17 @@ void Trainer::log_metrics(const std::map<std::string, double>& stats, double it_
 
 void Trainer::evaluate_now(std::map<std::string, double>& stats) {
   Generator g = ema_ ? ema_ : task_->generator();
-  bool was_training = g->is_training();
-  g->eval();
   auto gen = at::make_generator<at::CPUGeneratorImpl>(mix64(static_cast<uint64_t>(cfg_.get_int("seed")), 77));
   std::vector<torch::Tensor> feats, logits;
   const int64_t n = eval_real_.size(0);
   {
     torch::NoGradGuard ng;
     for (int64_t s = 0; s < n; s += 250) {
-      auto [f, l] = evaluator_->extract(g->forward(task_->noise(std::min<int64_t>(250, n - s), gen)));
+      auto [f, l] = evaluator_->extract(generate_eval(*g, task_->noise(std::min<int64_t>(250, n - s), gen)));
       feats.push_back(f.to(torch::kFloat));
       if (l.defined()) logits.push_back(l);
     }
   }
-  g->train(was_training);
   auto fake = torch::cat(feats);
   std::string list = cfg_.get_str("eval.metrics");
   auto want = [&](const std::string& m) { return ("," + list + ",").find("," + m + ",") != std::string::npos; };
@@ -442,14 +442,7 @@ void Trainer::save_checkpoint() {
 
 void Trainer::write_samples() {
   Generator g = ema_ ? ema_ : task_->generator();
-  bool was_training = g->is_training();
-  g->eval();
-  torch::Tensor out;
-  {
-    torch::NoGradGuard ng;
-    out = g->forward(fixed_noise_);
-  }
-  g->train(was_training);
+  auto out = generate_eval(*g, fixed_noise_);
   write_sample_grid(run::samples(dir_) / fmt::format("step_{:08d}.png", step_), out, data_->spec(), real_reference_);
 }
 
