@@ -41,11 +41,9 @@ std::vector<fs::path> folder_images(const fs::path& dir) {
   return files;
 }
 
-// The dataset config a run folder was trained with (so that real images are prepared like the fake ones).
-Config run_data_config(const std::string& run) {
-  LoadedGenerator lg = load_generator(run);
-  return lg.config;
-}
+// The config a run folder was trained with (so that real images are prepared like the fake ones); its data section
+// is all that is needed, so the weights are not loaded.
+Config run_data_config(const std::string& run) { return Config::from_yaml_file(run::config(run)); }
 
 // Cache file for the real features of a dataset source, or empty when the source is not a dataset.
 fs::path feature_cache_path(const std::string& spec, const std::string& features, int64_t n) {
@@ -130,6 +128,28 @@ void check_metrics(const std::vector<std::string>& metrics) {
       throw Error(fmt::format("--metrics: unknown metric '{}'; expected fid, kid, is, pr, dc", m));
 }
 
+// The requested metrics from real statistics/features and fake features (+ logits for IS) into `r`.
+void add_metrics(nlohmann::json& r, const EvalOptions& opt, const FeatureStats& real_stats, const FeatureStats& fake_stats,
+                 const torch::Tensor& real, const torch::Tensor& fake, const torch::Tensor& logits, int64_t is_splits,
+                 const std::string& no_logits) {
+  auto want = [&](const std::string& m) { return std::find(opt.metrics.begin(), opt.metrics.end(), m) != opt.metrics.end(); };
+  if (want("fid")) r["fid"] = frechet_distance(real_stats, fake_stats);
+  if (want("kid")) {
+    auto k = kernel_inception_distance(real, fake, opt.kid_subset, opt.kid_subsets, static_cast<uint64_t>(opt.seed));
+    r["kid"] = {{"mean", k.mean}, {"std", k.std}, {"subset_size", k.subset_size}, {"subsets", k.subsets}};
+  }
+  if (want("is")) {
+    if (!logits.defined()) throw Error(no_logits);
+    auto is = inception_score(logits, is_splits);
+    r["is"] = {{"mean", is.mean}, {"std", is.std}, {"splits", is.splits}};
+  }
+  if (want("pr") || want("dc")) {
+    auto p = prdc(real, fake);
+    if (want("pr")) r["precision"] = p.precision, r["recall"] = p.recall;
+    if (want("dc")) r["density"] = p.density, r["coverage"] = p.coverage;
+  }
+}
+
 // Metrics straight from saved feature arrays (e.g. another tool's, or ganpp's --save-features).
 nlohmann::json evaluate_features(const EvalOptions& opt) {
   auto a = load_npz(opt.from_features);
@@ -139,26 +159,12 @@ nlohmann::json evaluate_features(const EvalOptions& opt) {
   auto real = a["real"], fake = a["fake"];
   if (real.dim() != 2 || fake.dim() != 2 || real.size(1) != fake.size(1))
     throw Error(fmt::format("'{}': 'real' and 'fake' must be [N, D] with the same D", src));
-  auto want = [&](const std::string& m) { return std::find(opt.metrics.begin(), opt.metrics.end(), m) != opt.metrics.end(); };
   nlohmann::json r;
   r["features"] = "precomputed (" + src + ")";
   r["real"] = {{"source", src}, {"samples", real.size(0)}};
   r["fake"] = {{"source", src}, {"samples", fake.size(0)}};
-  if (want("fid")) r["fid"] = frechet_distance(feature_stats(real), feature_stats(fake));
-  if (want("kid")) {
-    auto k = kernel_inception_distance(real, fake, opt.kid_subset, opt.kid_subsets, static_cast<uint64_t>(opt.seed));
-    r["kid"] = {{"mean", k.mean}, {"std", k.std}, {"subset_size", k.subset_size}, {"subsets", k.subsets}};
-  }
-  if (want("is")) {
-    if (!a.count("logits")) throw Error(fmt::format("'{}' has no 'logits' array for IS", src));
-    auto is = inception_score(a["logits"], 10);
-    r["is"] = {{"mean", is.mean}, {"std", is.std}, {"splits", is.splits}};
-  }
-  if (want("pr") || want("dc")) {
-    auto p = prdc(real, fake);
-    if (want("pr")) r["precision"] = p.precision, r["recall"] = p.recall;
-    if (want("dc")) r["density"] = p.density, r["coverage"] = p.coverage;
-  }
+  add_metrics(r, opt, feature_stats(real), feature_stats(fake), real, fake, a.count("logits") ? a["logits"] : torch::Tensor(), 10,
+              fmt::format("'{}' has no 'logits' array for IS", src));
   return r;
 }
 
@@ -236,24 +242,10 @@ nlohmann::json evaluate(const EvalOptions& opt) {
   if (fake.n < opt.n) report["warning_fake"] = fmt::format("only {} fake images available", fake.n);
   if (fake.n < 2) throw Error("evaluation needs at least 2 fake images");
 
-  auto fake_stats = fake.stats.stats();
-  if (want("fid")) report["fid"] = frechet_distance(real_stats, fake_stats);
   torch::Tensor rf = !real.feats.empty() ? torch::cat(real.feats) : torch::Tensor();
   torch::Tensor ff = torch::cat(fake.feats);
-  if (want("kid")) {
-    auto k = kernel_inception_distance(rf, ff, opt.kid_subset, opt.kid_subsets, static_cast<uint64_t>(opt.seed));
-    report["kid"] = {{"mean", k.mean}, {"std", k.std}, {"subset_size", k.subset_size}, {"subsets", k.subsets}};
-  }
-  if (want("is")) {
-    if (fake.logits.empty()) throw Error("IS needs class logits; this feature network gives none");
-    auto is = inception_score(torch::cat(fake.logits), std::min<int64_t>(10, fake.n));
-    report["is"] = {{"mean", is.mean}, {"std", is.std}, {"splits", is.splits}};
-  }
-  if (want("pr") || want("dc")) {
-    auto r = prdc(rf, ff);
-    if (want("pr")) report["precision"] = r.precision, report["recall"] = r.recall;
-    if (want("dc")) report["density"] = r.density, report["coverage"] = r.coverage;
-  }
+  add_metrics(report, opt, real_stats, fake.stats.stats(), rf, ff, fake.logits.empty() ? torch::Tensor() : torch::cat(fake.logits),
+              std::min<int64_t>(10, fake.n), "IS needs class logits; this feature network gives none");
   if (!opt.save_features.empty()) {
     std::map<std::string, torch::Tensor> arrays{{"fake", ff}};
     if (rf.defined()) arrays["real"] = rf;
