@@ -134,7 +134,8 @@ void add_metrics(nlohmann::json& r, const EvalOptions& opt, const FeatureStats& 
                  const std::string& no_logits) {
   auto want = [&](const std::string& m) { return std::find(opt.metrics.begin(), opt.metrics.end(), m) != opt.metrics.end(); };
   if (want("fid")) r["fid"] = frechet_distance(real_stats, fake_stats);
-  if (want("kid")) {
+  const bool pairwise = want("pr") || want("dc");
+  if (want("kid") && !pairwise) {
     auto k = kernel_inception_distance(real, fake, opt.kid_subset, opt.kid_subsets, static_cast<uint64_t>(opt.seed));
     r["kid"] = {{"mean", k.mean}, {"std", k.std}, {"subset_size", k.subset_size}, {"subsets", k.subsets}};
   }
@@ -143,10 +144,21 @@ void add_metrics(nlohmann::json& r, const EvalOptions& opt, const FeatureStats& 
     auto is = inception_score(logits, is_splits);
     r["is"] = {{"mean", is.mean}, {"std", is.std}, {"splits", is.splits}};
   }
-  if (want("pr") || want("dc")) {
-    auto p = prdc(real, fake);
+  if (pairwise) {
+    // PR/DC need the full real-real, fake-fake and fake-real distance matrices; KID's subsets (and the full-sample
+    // MMD²) are summed from the same inner products in that one sweep.
+    PairwiseOptions po;
+    po.kid = want("kid");
+    po.kid_subset_size = opt.kid_subset;
+    po.kid_subsets = opt.kid_subsets;
+    po.kid_seed = static_cast<uint64_t>(opt.seed);
+    auto pw = pairwise_metrics(real, fake, po);
+    auto& p = pw.prdc;
     if (want("pr")) r["precision"] = p.precision, r["recall"] = p.recall;
     if (want("dc")) r["density"] = p.density, r["coverage"] = p.coverage;
+    if (po.kid)
+      r["kid"] = {{"mean", pw.kid.mean}, {"std", pw.kid.std}, {"subset_size", pw.kid.subset_size},
+                  {"subsets", pw.kid.subsets}, {"full", pw.kid_full}};
   }
 }
 
@@ -264,6 +276,8 @@ std::string format_report(const nlohmann::json& r) {
   if (r.contains("kid")) s += fmt::format("KID       {:.6f} ± {:.6f} ({} subsets of {})\n", r["kid"]["mean"].get<double>(),
                                           r["kid"]["std"].get<double>(), r["kid"]["subsets"].get<int64_t>(),
                                           r["kid"]["subset_size"].get<int64_t>());
+  if (r.contains("kid") && r["kid"].contains("full"))
+    s += fmt::format("KID (all samples, unbiased) {:.6f}\n", r["kid"]["full"].get<double>());
   if (r.contains("is")) s += fmt::format("IS        {:.4f} ± {:.4f}\n", r["is"]["mean"].get<double>(), r["is"]["std"].get<double>());
   if (r.contains("precision")) s += fmt::format("precision {:.4f}  recall {:.4f}\n", r["precision"].get<double>(), r["recall"].get<double>());
   if (r.contains("density")) s += fmt::format("density   {:.4f}  coverage {:.4f}\n", r["density"].get<double>(), r["coverage"].get<double>());
@@ -287,7 +301,7 @@ double train_evaluator(const EvaluatorTrainOptions& opt) {
   };
   auto train = load("train"), test = load("test");
   if (train->spec().num_classes < 2) throw Error(fmt::format("dataset '{}' has no class labels", opt.dataset));
-  EvaluatorNet net(train->spec().num_classes, train->spec().shape[0]);
+  EvaluatorNet net(train->spec().num_classes, train->spec().shape[0], opt.width);
   torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(opt.lr));
   AugmentOptions aug;
   aug.translate = 0.5;
@@ -327,7 +341,7 @@ double train_evaluator(const EvaluatorTrainOptions& opt) {
   a.meta = {{"format", "ganpp-evaluator"}, {"dataset", opt.dataset}, {"classes", train->spec().num_classes},
             {"channels", train->spec().shape[0]}, {"class_names", train->spec().class_names}, {"test_accuracy", acc},
             {"test_samples", test->size()}, {"epochs", opt.epochs}, {"seed", opt.seed}, {"batch", opt.batch},
-            {"lr", opt.lr}, {"hflip", opt.hflip}, {"train_limit", opt.limit}};
+            {"lr", opt.lr}, {"hflip", opt.hflip}, {"width", opt.width}, {"train_limit", opt.limit}};
   if (opt.out.has_parent_path()) fs::create_directories(opt.out.parent_path());
   save_archive(opt.out, a);
   return acc;

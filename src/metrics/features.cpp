@@ -1,6 +1,7 @@
 #include "ganpp/metrics/features.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/script.h>
 
 #include <cstdlib>
@@ -15,22 +16,23 @@ namespace fs = std::filesystem;
 
 namespace ganpp {
 
-EvaluatorNetImpl::EvaluatorNetImpl(int64_t classes, int64_t channels) {
+EvaluatorNetImpl::EvaluatorNetImpl(int64_t classes, int64_t channels, int64_t width) {
   nn::Sequential s;
   auto block = [&](int64_t in, int64_t out) {
     s->push_back(nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1).bias(false)));
     s->push_back(nn::BatchNorm2d(out));
     s->push_back(nn::ReLU(true));
   };
-  block(channels, 32);
+  const int64_t w = width;
+  block(channels, 32 * w);
   s->push_back(nn::MaxPool2d(2));
-  block(32, 64);
-  block(64, 64);
+  block(32 * w, 64 * w);
+  block(64 * w, 64 * w);
   s->push_back(nn::MaxPool2d(2));
-  block(64, 128);
+  block(64 * w, 128 * w);
   s->push_back(nn::AdaptiveAvgPool2d(1));
   s->push_back(nn::Flatten());
-  s->push_back(nn::Linear(128, 128));
+  s->push_back(nn::Linear(128 * w, 128));
   s->push_back(nn::ReLU(true));
   body = register_module("body", s);
   dropout = register_module("dropout", nn::Dropout(0.3));
@@ -94,10 +96,21 @@ class TorchScriptInception : public FeatureExtractor {
   }
   std::pair<torch::Tensor, torch::Tensor> extract(const torch::Tensor& images) override {
     torch::NoGradGuard ng;
-    auto x = ((images + 1) * 127.5).clamp(0, 255);
-    if (x.size(1) == 1) x = x.expand({x.size(0), 3, x.size(2), x.size(3)});
-    auto f = m_.forward({x, /*return_features=*/true}).toTensor();
-    return {f, torch::Tensor()};
+    // As the StyleGAN2-ADA metrics feed it: uint8 images, (x * 127.5 + 128) truncated, grey repeated to 3 channels.
+    // A PNG value v read as v / 127.5 - 1 comes back as v exactly.
+    auto x = (images * 127.5 + 128).clamp(0, 255).to(torch::kByte);
+    if (x.size(1) == 1) x = x.expand({x.size(0), 3, x.size(2), x.size(3)}).contiguous();
+    torch::Tensor f;
+    try {
+      f = m_.forward({x, /*return_features=*/true}).toTensor();
+    } catch (const c10::Error& e) {
+      throw Error(fmt::format("TorchScript module '{}' failed on a batch of {} uint8 images {}x{}x{}: {}", path_.string(),
+                              x.size(0), x.size(1), x.size(2), x.size(3), e.what_without_backtrace()));
+    }
+    if (f.dim() != 2 || f.size(0) != x.size(0))
+      throw Error(fmt::format("TorchScript module '{}' returned features of shape [{}], expected [{}, D]", path_.string(),
+                              fmt::join(f.sizes(), ", "), x.size(0)));
+    return {f.to(torch::kFloat), torch::Tensor()};
   }
 
  private:
@@ -115,7 +128,10 @@ class EvaluatorFeatures : public FeatureExtractor {
     Archive a = load_archive(path);
     if (a.meta.value("format", "") != "ganpp-evaluator")
       throw Error(fmt::format("'{}' is not a ganpp evaluator", path.string()));
-    net_ = EvaluatorNet(a.meta.at("classes").get<int64_t>(), a.meta.at("channels").get<int64_t>());
+    const int64_t width = a.meta.value("width", int64_t(1));
+    if (width < 1 || width > 8)
+      throw Error(fmt::format("'{}': evaluator width {} is out of range (expected 1..8)", path.string(), width));
+    net_ = EvaluatorNet(a.meta.at("classes").get<int64_t>(), a.meta.at("channels").get<int64_t>(), width);
     get_module(a, "net", *net_, path.string());
     net_->eval();
     accuracy_ = a.meta.value("test_accuracy", 0.0);

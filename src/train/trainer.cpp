@@ -371,7 +371,8 @@ void Trainer::evaluate_now(std::map<std::string, double>& stats) {
   std::string list = cfg_.get_str("eval.metrics");
   auto want = [&](const std::string& m) { return ("," + list + ",").find("," + m + ",") != std::string::npos; };
   if (want("fid")) stats["fid"] = frechet_distance(feature_stats(eval_real_), feature_stats(fake));
-  if (want("kid")) stats["kid"] = kernel_inception_distance(eval_real_, fake, 1000, 10, 0).mean;
+  const bool pairwise = want("pr") || want("dc");
+  if (want("kid") && !pairwise) stats["kid"] = kernel_inception_distance(eval_real_, fake, 1000, 10, 0).mean;
   if (want("is") && !logits.empty()) stats["is"] = inception_score(torch::cat(logits), 10).mean;
   if (!logits.empty()) {
     // Mode-collapse signal: entropy of the evaluator's predicted-class histogram, 1 = all classes equally often.
@@ -388,8 +389,13 @@ void Trainer::evaluate_now(std::map<std::string, double>& stats) {
                                step_, h);
     }
   }
-  if (want("pr") || want("dc")) {
-    auto r = prdc(eval_real_, fake);
+  if (pairwise) {
+    PairwiseOptions po;
+    po.kid = want("kid");
+    po.kid_subsets = 10;
+    auto pw = pairwise_metrics(eval_real_, fake, po);
+    if (po.kid) stats["kid"] = pw.kid.mean;
+    auto& r = pw.prdc;
     if (want("pr")) stats["precision"] = r.precision, stats["recall"] = r.recall;
     if (want("dc")) stats["density"] = r.density, stats["coverage"] = r.coverage;
   }

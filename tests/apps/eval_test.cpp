@@ -110,3 +110,44 @@ TEST(Eval, BadInputsAreClearErrors) {
   EXPECT_EQ(run_cli("eval --real nosuch --fake " + q(d / "mixed") + " --features bogus", &out), 1);
   EXPECT_NE(out.find("--features 'bogus'"), std::string::npos) << out;
 }
+
+// NVIDIA's TorchScript Inception cannot be downloaded here, so a TorchScript module with the same calling convention
+// (tests/reference/torchscript_detector.py: uint8 [N,3,H,W] in, features out; it asserts the dtype) stands in: ganpp
+// loads it with torch::jit::load, and Python recomputes the features of the same PNG files independently.
+TEST(Eval, TorchScriptDetectorPathMatchesPython) {
+  auto d = test::temp_dir("eval_ts");
+  const std::string py = test::system_python();
+  const std::string script = std::string(GANPP_SOURCE_DIR) + "/tests/reference/torchscript_detector.py";
+  ASSERT_EQ(std::system((py + " " + script + " make " + q(d / "det.pt")).c_str()), 0);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  fs::create_directories(d / "real");
+  fs::create_directories(d / "fake");
+  auto img = [&](int64_t c, int64_t s) { return tensor_to_image(torch::randint(0, 256, {c, s, s}, gen).to(torch::kByte)); };
+  for (int i = 0; i < 5; ++i) write_png(d / "real" / (std::to_string(10 + i) + ".png"), img(1, 28));  // grey
+  for (int i = 0; i < 6; ++i) write_png(d / "fake" / (std::to_string(10 + i) + ".png"), img(3, 32));  // RGB
+  std::string out;
+  ASSERT_EQ(run_cli("eval --real " + q(d / "real") + " --fake " + q(d / "fake") + " --features inception-ts:" +
+                        q(d / "det.pt") + " --metrics fid --save-features " + q(d / "f.npz"),
+                    &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("TorchScript"), std::string::npos) << out;
+  auto a = load_npz(d / "f.npz");
+  EXPECT_EQ(a["real"].sizes(), (std::vector<int64_t>{5, 64}));
+  EXPECT_EQ(a["fake"].sizes(), (std::vector<int64_t>{6, 64}));
+  std::string check = py + " " + script + " check " + q(d / "det.pt") + " " + q(d / "real") + " " + q(d / "fake") +
+                      " " + q(d / "f.npz") + " 2>&1";
+  FILE* p = popen(check.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[512];
+  std::string log;
+  while (fgets(buf, sizeof buf, p)) log += buf;
+  EXPECT_EQ(pclose(p), 0) << log;
+  // A module that is not TorchScript: one clear error naming the file.
+  std::ofstream(d / "bad.pt") << "not a module";
+  EXPECT_EQ(run_cli("eval --real " + q(d / "real") + " --fake " + q(d / "fake") + " --features inception-ts:" +
+                        q(d / "bad.pt"),
+                    &out),
+            1);
+  EXPECT_NE(out.find("is not a loadable TorchScript module"), std::string::npos) << out;
+}

@@ -104,6 +104,102 @@ TEST(Metrics, AgreeWithTheNumpyScipyReference) {
   EXPECT_EQ(r.density_count, ref["density_count"].get<int64_t>());
   EXPECT_EQ(r.coverage_count, ref["coverage_count"].get<int64_t>());
   EXPECT_DOUBLE_EQ(r.density, ref["density"].get<double>());
+  // The one-sweep PR/DC + KID path: the same counts, and KID over all samples (one subset of every sample) equal to
+  // the reference's full-sample MMD², both from float32 Gram matrices (default) and in float64.
+  for (bool fp64 : {false, true}) {
+    PairwiseOptions o;
+    o.kid = true;
+    o.kid_subset_size = 350;
+    o.kid_subsets = 2;
+    o.fp64 = fp64;
+    auto pw = pairwise_metrics(real, fake, o);
+    EXPECT_EQ(pw.prdc.precision_count, ref["precision_count"].get<int64_t>()) << fp64;
+    EXPECT_EQ(pw.prdc.recall_count, ref["recall_count"].get<int64_t>()) << fp64;
+    EXPECT_EQ(pw.prdc.density_count, ref["density_count"].get<int64_t>()) << fp64;
+    EXPECT_EQ(pw.prdc.coverage_count, ref["coverage_count"].get<int64_t>()) << fp64;
+    EXPECT_LT(rel(pw.kid_full, ref["kid_full"].get<double>()), 1e-6) << fp64;
+  }
+}
+
+namespace {
+
+// PR/DC counts in exact integer arithmetic (int64 squared distances), straight from the definitions.
+PrdcResult exact_integer_prdc(const torch::Tensor& real0, const torch::Tensor& fake0, int64_t pr_k, int64_t dc_k) {
+  auto real = real0.to(torch::kLong), fake = fake0.to(torch::kLong);
+  auto sq = [](const torch::Tensor& a, const torch::Tensor& b) {
+    std::vector<torch::Tensor> rows;
+    for (int64_t s = 0; s < a.size(0); s += 100)
+      rows.push_back((a.narrow(0, s, std::min<int64_t>(100, a.size(0) - s)).unsqueeze(1) - b.unsqueeze(0)).pow(2).sum(2));
+    return torch::cat(rows);
+  };
+  auto kth = [&](const torch::Tensor& x, int64_t k) {
+    auto d = sq(x, x);
+    d.diagonal().fill_(std::numeric_limits<int64_t>::max());
+    return std::get<0>(d.sort(1)).select(1, k - 1);
+  };
+  auto rpr = kth(real, pr_k), rdc = kth(real, dc_k), fpr = kth(fake, pr_k);
+  auto d = sq(fake, real);  // [fake, real]
+  PrdcResult r;
+  r.precision_count = (d <= rpr.unsqueeze(0)).any(1).sum().item<int64_t>();
+  r.recall_count = (d <= fpr.unsqueeze(1)).any(0).sum().item<int64_t>();
+  auto inside = d < rdc.unsqueeze(0);
+  r.density_count = inside.sum().item<int64_t>();
+  r.coverage_count = inside.any(0).sum().item<int64_t>();
+  return r;
+}
+
+}  // namespace
+
+TEST(Metrics, Float32GramPathGivesExactCounts) {
+  // Inputs chosen to sit on float32's error band: integer features (many exactly tied distances, so any rounding
+  // flips comparisons; checked against exact int64 arithmetic), a large common offset (cancellation in
+  // |a|² + |b|² - 2a·b) and near-duplicates (both checked against the float64 path); 2,500-3,000 rows so blocks are
+  // partial.
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
+  auto ireal = (torch::randn({3000, 16}, gen, torch::kDouble) * 2).round();
+  auto ifake = (torch::randn({2500, 16}, gen, torch::kDouble) * 2.2 + 0.3).round();
+  auto fast = pairwise_metrics(ireal, ifake);
+  auto want = exact_integer_prdc(ireal, ifake, 3, 5);
+  EXPECT_EQ(fast.prdc.precision_count, want.precision_count);
+  EXPECT_EQ(fast.prdc.recall_count, want.recall_count);
+  EXPECT_EQ(fast.prdc.density_count, want.density_count);
+  EXPECT_EQ(fast.prdc.coverage_count, want.coverage_count);
+  EXPECT_GT(fast.prdc.rechecked_pairs + fast.prdc.rechecked_rows, 0) << "ties must go through the float64 re-check";
+
+  struct Case {
+    const char* name;
+    torch::Tensor real, fake;
+    bool kid;  // KID's cubic kernel on features offset by 100 cancels beyond float64 in any implementation
+  };
+  auto base = torch::randn({2600, 64}, gen, torch::kDouble);
+  std::vector<Case> cases = {
+      {"offset", torch::randn({2500, 64}, gen, torch::kDouble) * 0.01 + 100,
+       torch::randn({2600, 64}, gen, torch::kDouble) * 0.011 + 100.002, false},
+      {"near-duplicates", base, base + torch::randn({2600, 64}, gen, torch::kDouble) * 1e-4, true},
+      {"integer", ireal, ifake, true},
+  };
+  for (auto& c : cases) {
+    PairwiseOptions o32, o64;
+    o32.kid = o64.kid = c.kid;
+    o32.kid_subsets = o64.kid_subsets = 5;
+    o64.fp64 = true;
+    auto a = pairwise_metrics(c.real, c.fake, o32), b = pairwise_metrics(c.real, c.fake, o64);
+    if (std::string(c.name) != "integer") {  // ties: float64's |a|²+|b|²-2a·b rounding decides them arbitrarily
+      EXPECT_EQ(a.prdc.precision_count, b.prdc.precision_count) << c.name;
+      EXPECT_EQ(a.prdc.recall_count, b.prdc.recall_count) << c.name;
+      EXPECT_EQ(a.prdc.density_count, b.prdc.density_count) << c.name;
+      EXPECT_EQ(a.prdc.coverage_count, b.prdc.coverage_count) << c.name;
+    }
+    EXPECT_EQ(b.prdc.rechecked_pairs, 0) << c.name;
+    if (!c.kid) continue;
+    // KID: float32 inner products, float64 kernels and sums -> within 1e-6 of float64.
+    EXPECT_LT(std::fabs(a.kid.mean - b.kid.mean), 1e-6 * std::fabs(b.kid.mean)) << c.name;
+    EXPECT_LT(std::fabs(a.kid_full - b.kid_full), 1e-6 * std::fabs(b.kid_full)) << c.name;
+    // The fused subsets are kernel_inception_distance's subsets (same seed).
+    auto k = kernel_inception_distance(c.real, c.fake, 1000, 5, 0);
+    EXPECT_LT(std::fabs(b.kid.mean - k.mean), 1e-9 * std::fabs(k.mean)) << c.name;
+    EXPECT_LT(std::fabs(b.kid.std - k.std), 1e-9 * std::fabs(k.std)) << c.name;
+  }
 }
 
 TEST(Metrics, PrdcReadmeSanityCase) {

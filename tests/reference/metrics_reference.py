@@ -97,7 +97,7 @@ def trace_sqrt_product_eig(s1, s2):
     return float(np.sqrt(np.clip(lam, 0, None)).sum())
 
 
-def compute_fid(real, fake):
+def compute_fid(real, fake, method="both"):
     mu1, mu2 = real.mean(axis=0), fake.mean(axis=0)
     s1 = np.atleast_2d(np.cov(real, rowvar=False))
     s2 = np.atleast_2d(np.cov(fake, rowvar=False))
@@ -119,9 +119,10 @@ def compute_fid(real, fake):
         out["fid_trace_sqrt"] = None
         out["fid_error"] = str(e)
         print("fid (sqrtm) failed: %s" % e, file=sys.stderr)
-    tre = trace_sqrt_product_eig(s1, s2)
-    out["fid_trace_sqrt_eig"] = tre
-    out["fid_eig"] = float(diff.dot(diff) + np.trace(s1) + np.trace(s2) - 2 * tre)
+    if method == "both":
+        tre = trace_sqrt_product_eig(s1, s2)
+        out["fid_trace_sqrt_eig"] = tre
+        out["fid_eig"] = float(diff.dot(diff) + np.trace(s1) + np.trace(s2) - 2 * tre)
     return out
 
 
@@ -272,6 +273,8 @@ def main():
     ap.add_argument("--is-split-style", choices=["array_split", "floor"], default="array_split")
     ap.add_argument("--pr-k", type=int, default=3)
     ap.add_argument("--dc-k", type=int, default=5)
+    ap.add_argument("--fid-method", choices=["both", "sqrtm"], default="both",
+                    help="both: pytorch-fid's sqrtm FID and the eigenvalue form (fid_eig); sqrtm: pytorch-fid's only")
     ap.add_argument("--metrics", default="fid,kid,is,prdc",
                     help="comma-separated subset of fid,kid,is,prdc")
     a = ap.parse_args()
@@ -292,7 +295,7 @@ def main():
 
     res = {"n_real": int(real.shape[0]), "n_fake": int(fake.shape[0]), "dim": int(real.shape[1])}
     if "fid" in want:
-        res.update(compute_fid(real, fake))
+        res.update(compute_fid(real, fake, a.fid_method))
     if "kid" in want:
         res.update(compute_kid(real, fake, a.kid_subset_size, a.kid_subsets, a.kid_seed))
     if "is" in want and logits is not None:

@@ -51,6 +51,9 @@ void add_evaluator(CLI::App& app) {
   c->add_option("--out", o->out, "weights file, e.g. evaluators/fashion.ganpp")->required();
   c->add_option("--epochs", o->epochs, "epochs")->capture_default_str();
   c->add_option("--batch", o->batch, "batch size")->capture_default_str();
+  c->add_option("--width", o->width, "channel multiplier of the network (features stay 128-d)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 8));
   c->add_option("--lr", o->lr, "Adam learning rate (cosine decay)")->capture_default_str();
   c->add_option("--seed", o->seed, "seed")->capture_default_str();
   c->add_option("--limit", o->limit, "use only the first N training images (0 = all)");

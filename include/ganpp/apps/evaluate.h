@@ -44,6 +44,7 @@ struct EvaluatorTrainOptions {
   std::string dataset = "fashion-mnist", data_path;
   std::filesystem::path out;
   int64_t epochs = 6, batch = 128, seed = 0, threads = 0, limit = 0;  // limit: first N training images (0 = all)
+  int64_t width = 1;  // channel multiplier of EvaluatorNet (features stay 128-d)
   double lr = 2e-3;
   bool hflip = true;
 };

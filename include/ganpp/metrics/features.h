@@ -28,7 +28,8 @@ std::unique_ptr<FeatureExtractor> create_feature_extractor(const std::string& sp
 // features, its softmax as class probabilities. Other sizes are resized (antialiased bilinear) to 28x28.
 class EvaluatorNetImpl : public torch::nn::Module {
  public:
-  explicit EvaluatorNetImpl(int64_t classes = 10, int64_t channels = 1);
+  // width multiplies the convolution channels (32, 64, 64, 128); the penultimate features are 128-d at any width.
+  explicit EvaluatorNetImpl(int64_t classes = 10, int64_t channels = 1, int64_t width = 1);
   // Returns (features [N,128], logits [N,classes]).
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& images);
   torch::nn::Sequential body{nullptr};
