@@ -43,6 +43,8 @@ std::string dtype_name(torch::ScalarType t) {
 
 }  // namespace
 
+uint32_t crc32_bytes(const void* data, size_t n) { return crc(static_cast<const char*>(data), n); }
+
 std::string encode_archive(const Archive& a) {
   nlohmann::json header;
   header["meta"] = a.meta;

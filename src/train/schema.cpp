@@ -76,6 +76,12 @@ Schema build_schema() {
   s.add("train.max_minutes", T::Float, "0", "stop after this much wall time in one invocation (0 = no limit)").min = 0;
   s.add("train.n_critic", T::Int, "1", "D updates per G update").min = 1;
   s.add("train.pack", T::Int, "1", "PacGAN: D judges packs of m samples concatenated along channels").min = 1;
+  s.add("train.on_divergence", T::String, "stop",
+        "NaN/Inf in a loss: 'stop' with a message, or 'rollback' to the last checkpoint with the learning rates "
+        "multiplied by train.rollback_lr_scale (logged as an event in metrics.jsonl)").choices = {"stop", "rollback"};
+  s.key_range("train.rollback_lr_scale", 1e-6, 1, s.add("train.rollback_lr_scale", T::Float, "0.5",
+      "learning-rate multiplier applied at each rollback (cumulative, kept in checkpoints)"));
+  s.add("train.max_rollbacks", T::Int, "3", "rollbacks allowed in one run before training stops").min = 0;
   s.add("train.reuse_fake", T::Bool, "true", "with n_critic=1, the G update reuses the D update's fake batch (one G forward per step)");
 
   s.add("optim.g_lr", T::Float, "0.0002", "Adam learning rate of G").min = 0;

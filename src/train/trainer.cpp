@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include <cmath>
 #include <ctime>
 #include <fstream>
@@ -65,6 +67,10 @@ class Progress {
   }
   void message(const std::string& m) {
     if (quiet_) return;
+    warning(m);
+  }
+  // Shown even with --quiet: events a user must know about (a rollback after divergence).
+  void warning(const std::string& m) {
     if (drawn_) std::cerr << "\n", drawn_ = false;
     std::cerr << m << "\n";
   }
@@ -115,8 +121,14 @@ Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
     fs::create_directories(d, ec);
     if (ec) throw Error(fmt::format("cannot create run folder '{}': {}", d.string(), ec.message()));
   }
-  if (::access(dir_.c_str(), W_OK) != 0 || ::access(run::checkpoints(dir_).c_str(), W_OK) != 0)
-    throw Error(fmt::format("run folder '{}' is not writable", dir_.string()));
+  for (auto d : {dir_, run::checkpoints(dir_)})
+    if (::access(d.c_str(), W_OK) != 0)
+      throw Error(fmt::format("run folder '{}' is not writable ({}): checkpoints, samples and logs go there; choose "
+                              "another --out or fix its permissions",
+                              d.string(), std::strerror(errno)));
+  // Temporary files of checkpoint writes that a killed process left behind (never valid checkpoints).
+  for (auto& e : fs::directory_iterator(run::checkpoints(dir_), ec))
+    if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path(), ec);
 
   const uint64_t seed = static_cast<uint64_t>(cfg_.get_int("seed"));
   torch::manual_seed(seed);
@@ -190,6 +202,8 @@ void Trainer::restore(const fs::path& ckpt) {
     peak_grad_g_ = a.meta.value("peak_grad_norm_g", 0.0);
     best_value_ = a.meta.value("best_value", 0.0);
     best_step_ = a.meta.value("best_step", int64_t(-1));
+    lr_scale_ = a.meta.value("lr_scale", 1.0);
+    rollbacks_ = a.meta.value("rollbacks", int64_t(0));
     loader_->restore(LoaderState{a.meta.at("epoch").get<int64_t>(), a.meta.at("pos").get<int64_t>()});
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("'{}': checkpoint metadata is incomplete: {}", src, e.what()));
@@ -202,6 +216,7 @@ void Trainer::restore(const fs::path& ckpt) {
   }
   fixed_noise_ = need("fixed_noise").clone();
   // metrics.jsonl: keep what the checkpoint covers, drop lines logged after it by the interrupted run.
+  history_.clear();
   std::string kept;
   if (fs::exists(run::metrics(dir_))) {
     std::ifstream in(run::metrics(dir_));
@@ -291,15 +306,43 @@ std::string Trainer::diagnostics_summary() const {
   return "diagnostics: " + one("vanishing-gradient", vanishing_) + "; " + one("mode-collapse", collapse_);
 }
 
+namespace {
+struct Diverged {
+  std::string what;
+};
+}  // namespace
+
 void Trainer::check_finite(const torch::Tensor& loss_d, const torch::Tensor& loss_g) {
   double ld = loss_d.item<double>(), lg = loss_g.item<double>();
+  // Fault injection for the divergence tests: GANPP_FAULT_NAN_STEP=N makes loss_d NaN once, at step N.
+  static int64_t inject = [] {
+    const char* e = std::getenv("GANPP_FAULT_NAN_STEP");
+    return e ? std::atoll(e) : int64_t(-1);
+  }();
+  if (inject >= 0 && step_ == inject) {
+    ld = std::nan("");
+    inject = -1;
+  }
   if (std::isfinite(ld) && std::isfinite(lg)) return;
-  std::string which = !std::isfinite(ld) ? fmt::format("loss_d = {}", ld) : fmt::format("loss_g = {}", lg);
-  std::string last = last_checkpoint_.empty() ? "no checkpoint was written yet"
-                                              : fmt::format("the last good checkpoint is '{}'", last_checkpoint_.string());
-  throw Error(fmt::format("training diverged at step {}: {}; stopped without saving ({}). Lower optim.d_lr/optim.g_lr "
-                          "or change the loss, then resume or restart",
-                          step_, which, last));
+  throw Diverged{!std::isfinite(ld) ? fmt::format("loss_d = {}", ld) : fmt::format("loss_g = {}", lg)};
+}
+
+bool Trainer::roll_back(const std::string& why) {
+  if (cfg_.get_str("train.on_divergence") != "rollback" || last_checkpoint_.empty() ||
+      rollbacks_ >= cfg_.get_int("train.max_rollbacks"))
+    return false;
+  const int64_t diverged_at = step_;
+  const double wall = wall_seconds(), scale = lr_scale_ * cfg_.get_float("train.rollback_lr_scale");
+  const int64_t n = rollbacks_ + 1;
+  restore(last_checkpoint_);
+  lr_scale_ = scale;
+  rollbacks_ = n;
+  wall_before_ = wall - std::chrono::duration<double>(Clock::now() - t_start_).count();
+  nlohmann::json ev = {{"step", step_},           {"event", "rollback"},  {"diverged_at", diverged_at},
+                       {"reason", why},           {"lr_scale", lr_scale_}, {"rollbacks", rollbacks_},
+                       {"checkpoint", last_checkpoint_.string()}};
+  std::ofstream(run::metrics(dir_), std::ios::app) << ev.dump() << "\n";
+  return true;
 }
 
 double Trainer::lr_factor() const {
@@ -312,7 +355,7 @@ double Trainer::lr_factor() const {
 
 void Trainer::train_step(bool log_step, std::map<std::string, double>& stats) {
   const int64_t n_critic = cfg_.get_int("train.n_critic");
-  const double lr = lr_factor();
+  const double lr = lr_factor() * lr_scale_;
   task_->set_lr_factor(lr);
   if (log_step) stats["lr_factor"] = lr;
   StepContext ctx;
@@ -432,14 +475,25 @@ Archive Trainer::checkpoint_archive() {
   a.meta = {{"format", "ganpp-checkpoint"}, {"version", 1}, {"ganpp_version", GANPP_VERSION}, {"step", step_},
             {"epoch", ls.epoch}, {"pos", ls.pos}, {"wall_s", wall_seconds()}, {"config", cfg_.to_yaml()},
             {"data_spec", spec_to_json(data_->spec())}, {"has_ema", ema_ != nullptr}, {"saved_at", now_iso()},
-            {"peak_grad_norm_g", peak_grad_g_}, {"best_value", best_value_}, {"best_step", best_step_}};
+            {"peak_grad_norm_g", peak_grad_g_}, {"best_value", best_value_}, {"best_step", best_step_},
+            {"lr_scale", lr_scale_}, {"rollbacks", rollbacks_}};
   return a;
 }
 
 void Trainer::save_checkpoint() {
   Archive a = checkpoint_archive();
   fs::path path = checkpoint_path(dir_, step_);
-  save_archive(path, a);
+  try {
+    save_archive(path, a);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}; training stopped at step {}. {} Free space (or fix the folder) and continue with "
+                            "`ganpp resume --run {}`",
+                            e.what(), step_,
+                            last_checkpoint_.empty()
+                                ? std::string("No earlier checkpoint exists.")
+                                : fmt::format("The last good checkpoint '{}' is intact.", last_checkpoint_.string()),
+                            dir_.string()));
+  }
   last_checkpoint_ = path;
   auto all = list_checkpoints(dir_);
   const size_t keep = static_cast<size_t>(cfg_.get_int("log.keep_checkpoints"));
@@ -533,7 +587,29 @@ void Trainer::run() {
     const bool eval_step = evaluator_ && ((step_ + 1) % eval_every == 0 || step_ + 1 == max_steps);
     const bool log_step = (step_ + 1) % log_every == 0 || step_ + 1 == max_steps || eval_step;
     std::map<std::string, double> stats;
-    train_step(log_step, stats);
+    try {
+      train_step(log_step, stats);
+    } catch (const Diverged& d) {
+      const int64_t at = step_;
+      if (roll_back(d.what)) {
+        progress.warning(fmt::format("warning: training diverged at step {} ({}); rolled back to step {} ('{}') with "
+                                     "learning rates x{:g} (rollback {} of {})",
+                                     at, d.what, step_, last_checkpoint_.string(), lr_scale_, rollbacks_,
+                                     cfg_.get_int("train.max_rollbacks")));
+        t_log = Clock::now();
+        step_log = step_;
+        continue;
+      }
+      std::string last = last_checkpoint_.empty() ? "no checkpoint was written yet"
+                                                  : fmt::format("the last good checkpoint is '{}'", last_checkpoint_.string());
+      std::string hint = cfg_.get_str("train.on_divergence") == "rollback"
+                             ? fmt::format("train.max_rollbacks ({}) used up or nothing to roll back to",
+                                           cfg_.get_int("train.max_rollbacks"))
+                             : "set train.on_divergence=rollback to retry from the last checkpoint with lower learning rates";
+      throw Error(fmt::format("training diverged at step {}: {}; stopped without saving ({}; {}). Lower "
+                              "optim.d_lr/optim.g_lr or change the loss, then resume or restart",
+                              at, d.what, last, hint));
+    }
     if (eval_step) evaluate_now(stats);
     if (log_step) {
       auto now = Clock::now();

@@ -36,7 +36,7 @@ std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 TEST(Cli, HelpListsEverySubcommand) {
   std::string out;
   ASSERT_EQ(run_cli("--help", &out), 0) << out;
-  for (auto c : {"train", "resume", "sample", "export", "config"}) EXPECT_NE(out.find(c), std::string::npos) << c;
+  for (auto c : {"train", "resume", "sample", "export", "config", "eval", "evaluator", "inspect"}) EXPECT_NE(out.find(c), std::string::npos) << c;
   ASSERT_EQ(run_cli("train --help", &out), 0) << out;
   for (auto f : {"--config", "--out", "--set", "--max-steps", "--max-minutes", "--threads"})
     EXPECT_NE(out.find(f), std::string::npos) << f;
@@ -182,6 +182,7 @@ TEST(Cli, BadInputsGiveOneClearErrorAndNonZeroExit) {
   std::ofstream(d / "typo.yaml") << "model:\n  g_chanels: 8\n";
   std::ofstream(d / "bad.idx") << "not an idx file at all";
   fs::create_directories(d / "empty");
+  const fs::path hostile = fs::path(GANPP_SOURCE_DIR) / "tests/fuzz_regressions";  // hand-made hostile headers
   std::vector<Case> cases = {
       {"train --config " + q(d / "typo.yaml"), "unknown config key 'model.g_chanels'"},
       {"train --config " + q(cfg) + " --set train.batch_size=abc", "'train.batch_size' = 'abc' (in --set): expected an integer"},
@@ -191,6 +192,15 @@ TEST(Cli, BadInputsGiveOneClearErrorAndNonZeroExit) {
       {"train --config " + q(d / "missing.yaml"), "config file"},
       {"resume --run " + q(d / "norun"), "does not exist"},
       {"sample --run " + q(d / "empty") + " --n 4 --out " + q(d / "x.png"), "has no checkpoints"},
+      {"train --config " + q(cfg) + " --set train.on_divergence=maybe", "'train.on_divergence' = 'maybe' (in --set): expected one of: stop, rollback"},
+      {"train --config " + q(cfg) + " --set train.rollback_lr_scale=1.5", "'train.rollback_lr_scale' = '1.5' (in --set): expected a number in [1e-06, 1]"},
+      {"inspect " + q(d / "none.ckpt"), "file '" + (d / "none.ckpt").string() + "' does not exist"},
+      {"inspect " + q(hostile / "archive/bad-header-length-2pow63.ckpt"), "header length 9223372036854775808 exceeds the file"},
+      {"inspect " + q(hostile / "archive/bad-tensor-claims-1TiB.ckpt"), "tensor 'net/weight' lies outside the payload"},
+      {"inspect " + q(hostile / "archive/bad-negative-shape.ckpt"), "tensor 'net/weight' has an invalid shape"},
+      {"train --config " + q(cfg) + " --set data.dataset=idx --set data.path=" + q(hostile / "idx/bad-dims-claim-1TiB.idx"),
+       "is truncated: header declares 1099511627776 data bytes, file has 8"},
+      {"train --config " + q(hostile / "yaml/bad-nested-30000.yaml"), "bad-nested-30000.yaml: not valid YAML"},
   };
   for (auto& c : cases) {
     std::string out;

@@ -12,5 +12,6 @@ void add_config(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_evaluator(CLI::App& app);
+void add_inspect(CLI::App& app);
 
 }  // namespace ganpp::cli

@@ -19,6 +19,8 @@ struct Archive {
 };
 
 std::string encode_archive(const Archive& a);
+// CRC-32 (zlib's polynomial) of a byte range; `ganpp inspect --tensors` prints it per tensor.
+uint32_t crc32_bytes(const void* data, size_t n);
 Archive decode_archive(const std::string& bytes, const std::string& source);
 // Written atomically: temp file, fsync, rename. A failure leaves any previous file intact.
 void save_archive(const std::filesystem::path& path, const Archive& a);

@@ -50,7 +50,10 @@ class Trainer {
   void write_plots();
   void write_model_card(const std::string& stop_reason);
   void log_metrics(const std::map<std::string, double>& stats, double it_per_s);
+  // Throws Diverged when a loss is NaN/Inf.
   void check_finite(const torch::Tensor& loss_d, const torch::Tensor& loss_g);
+  // train.on_divergence = rollback: back to the last checkpoint with lower learning rates; false if not possible.
+  bool roll_back(const std::string& why);
   double wall_seconds() const;
   // Learning-rate factor of the schedule at the current step (a pure function of the step).
   double lr_factor() const;
@@ -74,11 +77,13 @@ class Trainer {
   std::filesystem::path last_checkpoint_;
   torch::Tensor diversity_real_;  // real samples the fake diversity is compared with
   double real_diversity_ = 0;
-  double peak_grad_g_ = 0;
+  double peak_grad_g_ = 0;  // largest logged G gradient norm (the vanishing-gradient reference)
   std::unique_ptr<FeatureExtractor> evaluator_;
   torch::Tensor eval_real_;  // real features for the training-time metrics
   double best_value_ = 0;
-  int64_t best_step_ = -1;  // largest logged G gradient norm (the vanishing-gradient reference)
+  int64_t best_step_ = -1;
+  double lr_scale_ = 1.0;  // product of the rollback learning-rate cuts
+  int64_t rollbacks_ = 0;
   struct Warnings {
     int64_t count = 0, first_step = -1, last_step = -1;
     void add(int64_t step) {
