@@ -2,6 +2,7 @@
 
 #include "ganpp/core/error.h"
 #include "ganpp/models/gan.h"
+#include "ganpp/nn/conv_transpose.h"
 #include "ganpp/nn/layers.h"
 
 namespace nn = torch::nn;
@@ -32,13 +33,19 @@ GanModels make_dcgan(const Config& cfg, const DataSpec& spec) {
   const int64_t pack = cfg.get_int("train.pack"), mbstd = cfg.get_int("model.mbstd_group");
 
   nn::Sequential g;
+  const ConvTransposeImpl tconv = parse_conv_transpose_impl(cfg.get_str("model.conv_transpose"));
+  auto up = [&](const nn::ConvTranspose2dOptions& o) {
+    if (resolve_conv_transpose_impl(tconv, o.out_channels()) == ConvTransposeImpl::OneDnn)
+      push_layer(g, OneDnnConvTranspose2d(o), sn_g);
+    else push_layer(g, nn::ConvTranspose2d(o), sn_g);
+  };
   g->push_back(nn::Unflatten(nn::UnflattenOptions(1, {z, 1, 1})));
   int64_t ch = gch << (n_up - 1);
-  push_layer(g, nn::ConvTranspose2d(nn::ConvTranspose2dOptions(z, ch, base).bias(false)), sn_g);
+  up(nn::ConvTranspose2dOptions(z, ch, base).bias(false));
   g->push_back(nn::BatchNorm2d(ch));
   g->push_back(nn::ReLU(true));
   for (int64_t i = 1; i < n_up; ++i) {
-    push_layer(g, nn::ConvTranspose2d(nn::ConvTranspose2dOptions(ch, ch / 2, 4).stride(2).padding(1).bias(false)), sn_g);
+    up(nn::ConvTranspose2dOptions(ch, ch / 2, 4).stride(2).padding(1).bias(false));
     ch /= 2;
     g->push_back(nn::BatchNorm2d(ch));
     g->push_back(nn::ReLU(true));
@@ -48,7 +55,7 @@ GanModels make_dcgan(const Config& cfg, const DataSpec& spec) {
     g->push_back(nn::BatchNorm2d(ch));
     g->push_back(nn::ReLU(true));
   }
-  push_layer(g, nn::ConvTranspose2d(nn::ConvTranspose2dOptions(ch, c, 4).stride(2).padding(1).bias(false)), sn_g);
+  up(nn::ConvTranspose2dOptions(ch, c, 4).stride(2).padding(1).bias(false));
   g->push_back(nn::Tanh());
 
   nn::Sequential d;

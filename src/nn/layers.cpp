@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "ganpp/core/error.h"
+#include "ganpp/nn/conv_transpose.h"
 
 namespace nn = torch::nn;
 namespace F = torch::nn::functional;
@@ -59,6 +60,8 @@ torch::Tensor SpectralNormImpl::forward(const torch::Tensor& x) {
     auto& o = t->options;
     auto* pad = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
     if (!pad) throw Error("spectral norm: ConvTranspose2d with 'same'/'valid' padding is not supported");
+    if (std::dynamic_pointer_cast<OneDnnConvTranspose2dImpl>(layer_))
+      return conv_transpose2d_onednn(x, w, bias, *o.stride(), **pad, *o.output_padding(), o.groups(), *o.dilation());
     return torch::conv_transpose2d(x, w, bias, *o.stride(), **pad, *o.output_padding(), o.groups(), *o.dilation());
   }
   return torch::linear(x, w, bias);

@@ -47,6 +47,10 @@ Schema build_schema() {
   s.add("model.d_batchnorm", T::Bool, "true", "dcgan: batch norm in D's hidden layers");
   s.add("model.spectral_norm", T::String, "none", "spectral normalisation of conv/linear layers in D, G or both")
       .choices = {"none", "d", "g", "both"};
+  s.add("model.conv_transpose", T::String, "auto",
+        "dcgan: how G's transposed convolutions run: onednn (as oneDNN's conv backward-data, fast on CPU), native "
+        "(torch::conv_transpose2d, on CPU torch 1.13's im2col path), auto (onednn for layers of >= 8 output channels)")
+      .choices = {"auto", "onednn", "native"};
   s.add("model.mbstd_group", T::Int, "0", "minibatch standard deviation layer in D's last block, group size (0 = off)").min = 0;
   s.add("model.hidden", T::Int, "128", "mlp: hidden units per layer").min = 1;
   s.add("model.layers", T::Int, "3", "mlp: hidden layers in G and in D").min = 1;
