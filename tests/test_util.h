@@ -8,6 +8,9 @@ namespace ganpp::test {
 // A fresh empty folder under the build's temp area, removed at exit.
 std::filesystem::path temp_dir(const std::string& name);
 
+// `p` in single quotes, for a shell command line.
+inline std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+
 // Runs `ganpp <args>`; returns the exit code and fills `output` with stdout+stderr.
 int run_cli(const std::string& args, std::string* output = nullptr);
 

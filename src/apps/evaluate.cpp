@@ -1,3 +1,4 @@
+#include "ganpp/core/resources.h"
 #include "ganpp/apps/evaluate.h"
 
 #include <fmt/format.h>
@@ -203,13 +204,15 @@ nlohmann::json evaluate(const EvalOptions& opt) {
     std::vector<torch::Tensor> feats, logits;
     int64_t n = 0;
   };
-  auto run_side = [&](const std::string& spec, Side& side, const char* label) {
+  // keep: the feature rows themselves are needed (KID, PR/DC, --save-features, the real-side cache); FID and IS
+  // need only running statistics and logits. Images are never held beyond one batch.
+  auto run_side = [&](const std::string& spec, Side& side, const char* label, bool keep) {
     ImageSource src{spec};
     auto t0 = std::chrono::steady_clock::now();
     src.for_each_batch(opt.n, opt.batch, [&](const torch::Tensor& images) {
       auto [f, l] = fx->extract(images);
       side.stats.add(f);
-      side.feats.push_back(f.to(torch::kFloat));
+      if (keep) side.feats.push_back(f.to(torch::kFloat));
       if (l.defined()) side.logits.push_back(l.to(torch::kDouble));
       side.n += images.size(0);
       if (opt.progress)
@@ -239,7 +242,7 @@ nlohmann::json evaluate(const EvalOptions& opt) {
       real.n = a.at("features").size(0);
       report["real_cache"] = cache.string();
     } else {
-      run_side(real_spec, real, "real");
+      run_side(real_spec, real, "real", true);
       if (!cache.empty()) {
         fs::create_directories(cache.parent_path());
         save_npz(cache, {{"features", torch::cat(real.feats)}});
@@ -248,14 +251,14 @@ nlohmann::json evaluate(const EvalOptions& opt) {
     real_stats = real.stats.stats();
     report["real"] = {{"source", real_spec}, {"samples", real.n}};
   }
-  run_side(opt.fake, fake, "fake");
+  run_side(opt.fake, fake, "fake", want("kid") || want("pr") || want("dc") || !opt.save_features.empty());
   report["fake"] = {{"source", opt.fake}, {"samples", fake.n}};
   if (real.n && real.n < opt.n) report["warning_real"] = fmt::format("only {} real images available", real.n);
   if (fake.n < opt.n) report["warning_fake"] = fmt::format("only {} fake images available", fake.n);
   if (fake.n < 2) throw Error("evaluation needs at least 2 fake images");
 
   torch::Tensor rf = !real.feats.empty() ? torch::cat(real.feats) : torch::Tensor();
-  torch::Tensor ff = torch::cat(fake.feats);
+  torch::Tensor ff = !fake.feats.empty() ? torch::cat(fake.feats) : torch::Tensor();
   add_metrics(report, opt, real_stats, fake.stats.stats(), rf, ff, fake.logits.empty() ? torch::Tensor() : torch::cat(fake.logits),
               std::min<int64_t>(10, fake.n), "IS needs class logits; this feature network gives none");
   if (!opt.save_features.empty()) {
@@ -265,6 +268,7 @@ nlohmann::json evaluate(const EvalOptions& opt) {
     save_npz(opt.save_features, arrays);
     report["saved_features"] = opt.save_features.string();
   }
+  report["peak_rss_mb"] = peak_rss_mb();
   return report;
 }
 

@@ -1,3 +1,4 @@
+#include "ganpp/core/resources.h"
 #include "ganpp/train/trainer.h"
 
 #include <fmt/format.h>
@@ -387,6 +388,7 @@ void Trainer::log_metrics(const std::map<std::string, double>& stats, double it_
   for (auto& [k, v] : stats) j[k] = v;
   j["it_per_s"] = it_per_s;
   j["wall_s"] = wall_seconds();
+  j["peak_rss_mb"] = peak_rss_mb();
   std::ofstream out(run::metrics(dir_), std::ios::app);
   out << j.dump() << "\n";
   out.flush();

@@ -13,11 +13,11 @@
 #include "test_util.h"
 
 using namespace ganpp;
+using test::q;
 using ganpp::test::run_cli;
 namespace fs = std::filesystem;
 
 namespace {
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 }  // namespace
 
 // One evaluator (tiny training budget) serves the whole eval pipeline: evaluator -> run -> eval -> saved features,

@@ -11,6 +11,7 @@
 #include "test_util.h"
 
 using namespace ganpp;
+using test::q;
 using ganpp::test::run_cli;
 namespace fs = std::filesystem;
 
@@ -29,7 +30,6 @@ fs::path tiny_config(const fs::path& dir, const std::string& extra = "") {
   return p;
 }
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
 }  // namespace
 

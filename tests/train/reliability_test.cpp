@@ -12,6 +12,7 @@
 #include "test_util.h"
 
 using namespace ganpp;
+using test::q;
 using ganpp::test::run_cli;
 namespace fs = std::filesystem;
 
@@ -28,7 +29,6 @@ fs::path tiny(const fs::path& dir, const std::string& log) {
   return p;
 }
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
 std::vector<nlohmann::json> metrics(const fs::path& run) {
   std::vector<nlohmann::json> v;

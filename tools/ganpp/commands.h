@@ -13,5 +13,6 @@ void add_bench(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_evaluator(CLI::App& app);
 void add_inspect(CLI::App& app);
+void add_plot(CLI::App& app);
 
 }  // namespace ganpp::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   ganpp::cli::add_eval(app);
   ganpp::cli::add_evaluator(app);
   ganpp::cli::add_inspect(app);
+  ganpp::cli::add_plot(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
