@@ -1,6 +1,7 @@
 #include "ganpp/data/loader.h"
 
 #include <fmt/format.h>
+#include <omp.h>
 
 #include "ganpp/core/error.h"
 
@@ -72,6 +73,11 @@ void Loader::stop() {
 }
 
 void Loader::work(LoaderState s) {
+  // This thread's torch ops (decoding, augmentation) run on one core: a second OpenMP team as wide as the training
+  // thread's would spin against it. torch first sets the thread's team size to the global count (lazily, once per
+  // thread), so that runs before the OpenMP setting, which is per thread.
+  at::internal::lazy_init_num_threads();
+  omp_set_num_threads(1);
   try {
     while (true) {
       {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -36,48 +37,69 @@ std::vector<std::string> split(const std::string& line) {
 
 const std::vector<double>& Table::col(const std::string& name) const {
   auto it = cols.find(name);
-  if (it == cols.end()) throw Error(fmt::format("no column '{}'; the columns are: {}", name, fmt::join(names, ", ")));
-  return it->second;
+  if (it != cols.end()) return it->second;
+  if (std::find(text.begin(), text.end(), name) != text.end())
+    throw Error(fmt::format("column '{}' holds text, not numbers; the numeric columns are: {}", name, fmt::join(names, ", ")));
+  throw Error(fmt::format("no column '{}'; the numeric columns are: {}", name, fmt::join(names, ", ")));
 }
 
 Table parse_csv_table(const std::string& text, const std::string& source) {
   std::stringstream in(text);
   std::string line;
-  Table t;
-  size_t lineno = 0;
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> cells;  // per column
+  size_t lineno = 0, rows = 0;
   while (std::getline(in, line)) {
     ++lineno;
     if (trim(line).empty()) continue;
-    auto cells = split(line);
-    if (t.names.empty()) {
-      for (auto& c : cells) {
+    auto row = split(line);
+    if (header.empty()) {
+      for (auto& c : row) {
         if (c.empty()) throw Error(fmt::format("{}:{}: empty column name in the header", source, lineno));
-        if (t.cols.count(c)) throw Error(fmt::format("{}:{}: column '{}' appears twice", source, lineno, c));
-        t.names.push_back(c);
-        t.cols[c];
+        if (std::find(header.begin(), header.end(), c) != header.end())
+          throw Error(fmt::format("{}:{}: column '{}' appears twice", source, lineno, c));
+        header.push_back(c);
       }
+      cells.resize(header.size());
       continue;
     }
-    if (cells.size() != t.names.size())
+    if (row.size() != header.size())
       throw Error(fmt::format("{}:{}: {} values, expected {} (one per column of the header)", source, lineno,
-                              cells.size(), t.names.size()));
-    for (size_t i = 0; i < cells.size(); ++i) {
-      double v = kNaN;
-      if (!cells[i].empty() && cells[i] != "nan" && cells[i] != "NaN") {
-        size_t used = 0;
-        try {
-          v = std::stod(cells[i], &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        if (used != cells[i].size())
-          throw Error(fmt::format("{}:{}: column '{}' = '{}': expected a number", source, lineno, t.names[i], cells[i]));
-      }
-      t.cols[t.names[i]].push_back(v);
-    }
-    ++t.rows;
+                              row.size(), header.size()));
+    for (size_t i = 0; i < row.size(); ++i) cells[i].push_back(row[i]);
+    ++rows;
   }
-  if (t.names.empty()) throw Error(fmt::format("{}: empty file (expected a header line of column names)", source));
+  if (header.empty()) throw Error(fmt::format("{}: empty file (expected a header line of column names)", source));
+  // A column is numeric when every non-empty cell is a number ("nan" and empty cells are NaN); text columns (labels)
+  // are listed in `text` and cannot be plotted.
+  Table t;
+  t.rows = rows;
+  for (size_t c = 0; c < header.size(); ++c) {
+    std::vector<double> v;
+    bool numeric = true;
+    for (auto& cell : cells[c]) {
+      if (cell.empty() || cell == "nan" || cell == "NaN") {
+        v.push_back(kNaN);
+        continue;
+      }
+      size_t used = 0;
+      try {
+        v.push_back(std::stod(cell, &used));
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != cell.size()) {
+        numeric = false;
+        break;
+      }
+    }
+    if (numeric) {
+      t.names.push_back(header[c]);
+      t.cols[header[c]] = std::move(v);
+    } else {
+      t.text.push_back(header[c]);
+    }
+  }
   return t;
 }
 
