@@ -173,6 +173,21 @@ TEST(Cli, TimeLimitStopsCleanlyWithACheckpoint) {
   EXPECT_NE(read_file(d / "r" / "model_card.md").find("reached train.max_minutes"), std::string::npos);
 }
 
+TEST(Cli, InterpolateWritesOneStripPerRow) {
+  auto d = test::temp_dir("cli_interp");
+  std::string out;
+  ASSERT_EQ(run_cli("train -q --config " + q(tiny_config(d)) + " --out " + q(d / "r") + " --max-steps 4", &out), 0) << out;
+  for (auto mode : {"lerp", "slerp"}) {
+    fs::path png = d / (std::string(mode) + ".png");
+    ASSERT_EQ(run_cli("interpolate --run " + q(d / "r") + " --rows 3 --steps 6 --mode " + mode + " --out " + q(png), &out), 0) << out;
+    Image img = decode_image(png);
+    EXPECT_EQ(img.width, 6 * (28 + 2) + 2);  // make_grid: 2-pixel padding around 28x28 images
+    EXPECT_EQ(img.height, 3 * (28 + 2) + 2);
+  }
+  EXPECT_EQ(run_cli("interpolate --run " + q(d / "r") + " --mode cubic --out " + q(d / "x.png"), &out), 1);
+  EXPECT_NE(out.find("interpolation 'cubic': expected lerp or slerp"), std::string::npos) << out;
+}
+
 TEST(Cli, BadInputsGiveOneClearErrorAndNonZeroExit) {
   auto d = test::temp_dir("cli_bad");
   auto cfg = tiny_config(d);

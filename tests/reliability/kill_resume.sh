@@ -49,6 +49,8 @@ verify_all() {  # every checkpoint in the run must load and verify
   done
 }
 
+metrics_lines() { if [ -f "$1/metrics.jsonl" ]; then wc -l < "$1/metrics.jsonl"; else echo 0; fi; }
+
 tensor_lines() { "$GANPP" inspect --tensors "$1" | grep '^tensor '; }
 
 one_config() {  # $1 = name, $2 = extra YAML
@@ -78,8 +80,17 @@ one_config() {  # $1 = name, $2 = extra YAML
       # A temporary file still on disk after the kill proves the process died mid-write.
       if [ $hit -eq 1 ] && compgen -G "$run/checkpoints/*.tmp.*" > /dev/null; then during_write=$((during_write + 1)); fi
     else
-      # Kill at a random moment within ~0.2-3 s of the start (startup, data loading, steps, samples, checkpoints).
-      sleep "$((RANDOM % 3)).$((RANDOM % 10))$((RANDOM % 10))"
+      # Kill at a random moment: one kill in four 0-2 s after launch (start-up, data loading), the others 0-2 s after
+      # the relaunched process has logged a step, so that they land among steps, samples and checkpoint writes even
+      # on a loaded machine where start-up alone takes seconds.
+      if [ $((kills % 4)) -ne 0 ]; then
+        local before waited=0
+        before=$(metrics_lines "$run")
+        while kill -0 $pid 2>/dev/null && [ "$(metrics_lines "$run")" -le "$before" ] && [ $waited -lt 600 ]; do
+          sleep 0.05; waited=$((waited + 1))
+        done
+      fi
+      sleep "$((RANDOM % 2)).$((RANDOM % 10))$((RANDOM % 10))"
       kill -9 $pid 2>/dev/null || true
       wait $pid 2>/dev/null || true
     fi
@@ -107,7 +118,7 @@ one_config() {  # $1 = name, $2 = extra YAML
   fi
   # metrics.jsonl: every logged value (losses, D outputs, ADA's p and r_t, gradient norms ...) equal to the
   # uninterrupted run's, each step exactly once (lines logged after the last checkpoint by a killed process are
-  # dropped on resume); only the timing fields differ.
+  # dropped on resume); only the timing and memory fields differ.
   /usr/bin/python3 - "$dir/ref/metrics.jsonl" "$run/metrics.jsonl" <<'PY'
 import json, sys
 def rows(p):
@@ -115,7 +126,7 @@ def rows(p):
     for l in open(p):
         if l.strip():
             j = json.loads(l)
-            for k in ("it_per_s", "wall_s"): j.pop(k, None)
+            for k in ("it_per_s", "wall_s", "peak_rss_mb"): j.pop(k, None)  # timing and memory of the process
             out.append(j)
     return out
 a, b = rows(sys.argv[1]), rows(sys.argv[2])

@@ -14,5 +14,6 @@ void add_eval(CLI::App& app);
 void add_evaluator(CLI::App& app);
 void add_inspect(CLI::App& app);
 void add_plot(CLI::App& app);
+void add_interpolate(CLI::App& app);
 
 }  // namespace ganpp::cli

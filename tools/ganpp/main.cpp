@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   ganpp::cli::add_evaluator(app);
   ganpp::cli::add_inspect(app);
   ganpp::cli::add_plot(app);
+  ganpp::cli::add_interpolate(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

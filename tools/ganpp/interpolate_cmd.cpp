@@ -1,0 +1,53 @@
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "commands.h"
+#include "ganpp/core/error.h"
+#include "ganpp/io/image.h"
+#include "ganpp/models/latent.h"
+#include "ganpp/train/run.h"
+#include "ganpp/train/trainer.h"
+
+namespace fs = std::filesystem;
+
+namespace ganpp::cli {
+
+// `ganpp interpolate --run R --out strips.png`: rows of images along latent paths between random code pairs.
+void add_interpolate(CLI::App& app) {
+  struct Opts {
+    std::string run, out, checkpoint, mode = "slerp";
+    int64_t rows = 8, steps = 10, seed = 0, threads = 0;
+    bool no_ema = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* c = app.add_subcommand("interpolate", "image strips along latent paths (linear or spherical) between random codes");
+  c->add_option("--run,-r", o->run, "run folder")->required();
+  c->add_option("--out,-o", o->out, "PNG file: one row per pair of codes")->required();
+  c->add_option("--rows", o->rows, "number of strips (pairs of codes)")->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1024)));
+  c->add_option("--steps", o->steps, "images per strip, endpoints included")->capture_default_str()->check(CLI::Range(int64_t(2), int64_t(256)));
+  c->add_option("--mode", o->mode, "lerp or slerp")->capture_default_str();
+  c->add_option("--seed", o->seed, "noise seed of the endpoints");
+  c->add_option("--checkpoint", o->checkpoint, "checkpoint file (default: the run's latest)");
+  c->add_option("--threads", o->threads, "torch threads (default: all cores)");
+  c->add_flag("--no-ema", o->no_ema, "use G's raw weights even when the run keeps an EMA");
+  c->callback([o] {
+    const Interpolation mode = parse_interpolation(o->mode);
+    if (fs::path(o->out).extension() != ".png") throw Error(fmt::format("--out '{}': expected a .png file", o->out));
+    set_threads(o->threads);
+    LoadedGenerator lg = load_generator(o->run, o->checkpoint, !o->no_ema);
+    if (!lg.spec.is_image()) throw Error(fmt::format("run '{}' generates vectors, not images: use ganpp sample", o->run));
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(o->seed));
+    auto a = torch::randn({o->rows, lg.g->z_dim()}, gen, torch::kFloat);
+    auto b = torch::randn({o->rows, lg.g->z_dim()}, gen, torch::kFloat);
+    torch::NoGradGuard ng;
+    auto x = lg.g->forward(interpolate_latents(a, b, o->steps, mode));
+    fs::path out = o->out;
+    if (out.has_parent_path()) fs::create_directories(out.parent_path());
+    write_png(out, make_grid(x, o->steps));
+    std::cerr << fmt::format("wrote {} strips of {} ({}) from '{}' (step {}) to {}\n", o->rows, o->steps, o->mode,
+                             lg.checkpoint.string(), lg.step, out.string());
+  });
+}
+
+}  // namespace ganpp::cli
