@@ -66,14 +66,18 @@ fs::path feature_cache_path(const std::string& spec, const std::string& features
 
 bool ImageSource::is_stats() const { return ends_with(spec, ".npz") && fs::is_regular_file(spec); }
 
-void ImageSource::for_each_batch(int64_t n, int64_t batch, const std::function<void(const torch::Tensor&)>& fn) const {
+void ImageSource::for_each_batch(int64_t n, int64_t batch,
+                                 const std::function<void(const torch::Tensor&, const torch::Tensor&)>& fn) const {
   torch::NoGradGuard ng;
   if (fs::is_directory(spec) && fs::exists(fs::path(spec) / "checkpoints")) {
     LoadedGenerator lg = load_generator(spec);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(12345);
+    const int64_t k = lg.g->num_classes();
     for (int64_t done = 0; done < n; done += batch) {
       int64_t b = std::min(batch, n - done);
-      fn(lg.g->forward(torch::randn({b, lg.g->z_dim()}, gen, torch::kFloat)));
+      torch::Tensor y;
+      if (k > 0) y = torch::arange(done, done + b, torch::kLong).remainder(k);  // class-balanced over the whole set
+      fn(lg.g->forward(torch::randn({b, lg.g->z_dim()}, gen, torch::kFloat), y), y);
     }
     return;
   }
@@ -91,7 +95,7 @@ void ImageSource::for_each_batch(int64_t n, int64_t batch, const std::function<v
                                 files[0].string(), first.width, first.height, first.channels));
       buf.push_back(to_unit_range(image_to_tensor(img)));
       if (static_cast<int64_t>(buf.size()) == batch || i + 1 == count) {
-        fn(torch::stack(buf));
+        fn(torch::stack(buf), torch::Tensor());
         buf.clear();
       }
     }
@@ -117,7 +121,7 @@ void ImageSource::for_each_batch(int64_t n, int64_t batch, const std::function<v
   for (int64_t s = 0; s < count; s += batch) {
     std::vector<int64_t> idx;
     for (int64_t i = s; i < std::min(count, s + batch); ++i) idx.push_back(i);
-    fn(ds->get(idx, std::vector<uint64_t>(idx.size(), 0)));
+    fn(ds->get(idx, std::vector<uint64_t>(idx.size(), 0)), ds->labels(idx));
   }
 }
 
@@ -201,7 +205,7 @@ nlohmann::json evaluate(const EvalOptions& opt) {
 
   struct Side {
     StatsAccumulator stats;
-    std::vector<torch::Tensor> feats, logits;
+    std::vector<torch::Tensor> feats, logits, labels, class_feats;
     int64_t n = 0;
   };
   // keep: the feature rows themselves are needed (KID, PR/DC, --save-features, the real-side cache); FID and IS
@@ -209,10 +213,14 @@ nlohmann::json evaluate(const EvalOptions& opt) {
   auto run_side = [&](const std::string& spec, Side& side, const char* label, bool keep) {
     ImageSource src{spec};
     auto t0 = std::chrono::steady_clock::now();
-    src.for_each_batch(opt.n, opt.batch, [&](const torch::Tensor& images) {
+    src.for_each_batch(opt.n, opt.batch, [&](const torch::Tensor& images, const torch::Tensor& labels) {
       auto [f, l] = fx->extract(images);
       side.stats.add(f);
       if (keep) side.feats.push_back(f.to(torch::kFloat));
+      if (labels.defined()) {  // per-class metrics: features by label
+        side.labels.push_back(labels);
+        if (!keep) side.class_feats.push_back(f.to(torch::kFloat));
+      }
       if (l.defined()) side.logits.push_back(l.to(torch::kDouble));
       side.n += images.size(0);
       if (opt.progress)
@@ -235,17 +243,19 @@ nlohmann::json evaluate(const EvalOptions& opt) {
     report["real"] = {{"source", real_spec}, {"samples", real_stats.n}};
   } else {
     fs::path cache = opt.cache ? feature_cache_path(real_spec, fx->describe(), opt.n) : fs::path();
-    if (!cache.empty() && fs::exists(cache)) {
+    if (!cache.empty() && fs::exists(cache) && load_npz(cache).count("labels")) {
       auto a = load_npz(cache);
       real.stats.add(a.at("features"));
       real.feats.push_back(a.at("features"));
+      if (a.at("labels").numel() > 0) real.labels.push_back(a.at("labels").to(torch::kLong));
       real.n = a.at("features").size(0);
       report["real_cache"] = cache.string();
     } else {
       run_side(real_spec, real, "real", true);
       if (!cache.empty()) {
         fs::create_directories(cache.parent_path());
-        save_npz(cache, {{"features", torch::cat(real.feats)}});
+        save_npz(cache, {{"features", torch::cat(real.feats)},
+                         {"labels", real.labels.empty() ? torch::zeros({0}, torch::kLong) : torch::cat(real.labels)}});
       }
     }
     real_stats = real.stats.stats();
@@ -261,6 +271,33 @@ nlohmann::json evaluate(const EvalOptions& opt) {
   torch::Tensor ff = !fake.feats.empty() ? torch::cat(fake.feats) : torch::Tensor();
   add_metrics(report, opt, real_stats, fake.stats.stats(), rf, ff, fake.logits.empty() ? torch::Tensor() : torch::cat(fake.logits),
               std::min<int64_t>(10, fake.n), "IS needs class logits; this feature network gives none");
+  // A conditional run against a labelled dataset: how often the feature network recognises the requested class,
+  // and FID per class (real images of class c against samples generated for class c).
+  if (!fake.labels.empty()) {
+    auto fy = torch::cat(fake.labels);
+    nlohmann::json pc;
+    if (!fake.logits.empty()) {
+      auto pred = torch::cat(fake.logits).argmax(1);
+      report["class_accuracy"] = (pred == fy).to(torch::kDouble).mean().item<double>();
+      for (int64_t c = 0; c <= fy.max().item<int64_t>(); ++c) {
+        auto m = fy == c;
+        pc[std::to_string(c)]["accuracy"] = (pred.masked_select(m) == c).to(torch::kDouble).mean().item<double>();
+      }
+    }
+    if (!real.labels.empty() && rf.defined() && want("fid")) {
+      auto ry = torch::cat(real.labels);
+      auto fx_all = ff.defined() ? ff : torch::cat(fake.class_feats);
+      for (int64_t c = 0; c <= fy.max().item<int64_t>(); ++c) {
+        auto r_c = rf.index_select(0, (ry == c).nonzero().reshape({-1}));
+        auto f_c = fx_all.index_select(0, (fy == c).nonzero().reshape({-1}));
+        if (r_c.size(0) < 2 || f_c.size(0) < 2) continue;
+        pc[std::to_string(c)]["fid"] = frechet_distance(feature_stats(r_c), feature_stats(f_c));
+        pc[std::to_string(c)]["real"] = r_c.size(0);
+        pc[std::to_string(c)]["fake"] = f_c.size(0);
+      }
+    }
+    if (!pc.empty()) report["per_class"] = pc;
+  }
   if (!opt.save_features.empty()) {
     std::map<std::string, torch::Tensor> arrays{{"fake", ff}};
     if (rf.defined()) arrays["real"] = rf;
@@ -285,6 +322,17 @@ std::string format_report(const nlohmann::json& r) {
   if (r.contains("is")) s += fmt::format("IS        {:.4f} ± {:.4f}\n", r["is"]["mean"].get<double>(), r["is"]["std"].get<double>());
   if (r.contains("precision")) s += fmt::format("precision {:.4f}  recall {:.4f}\n", r["precision"].get<double>(), r["recall"].get<double>());
   if (r.contains("density")) s += fmt::format("density   {:.4f}  coverage {:.4f}\n", r["density"].get<double>(), r["coverage"].get<double>());
+  if (r.contains("class_accuracy"))
+    s += fmt::format("generated samples classified as the requested class: {:.2f} %\n", 100 * r["class_accuracy"].get<double>());
+  if (r.contains("per_class")) {
+    s += "per class:";
+    for (auto& [c, v] : r["per_class"].items()) {
+      s += fmt::format("  {}:", c);
+      if (v.contains("fid")) s += fmt::format(" FID {:.3f}", v["fid"].get<double>());
+      if (v.contains("accuracy")) s += fmt::format(" acc {:.1f}%", 100 * v["accuracy"].get<double>());
+    }
+    s += "\n";
+  }
   for (auto w : {"warning_real", "warning_fake"})
     if (r.contains(w)) s += "warning: " + r[w].get<std::string>() + "\n";
   return s;

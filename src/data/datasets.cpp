@@ -134,9 +134,12 @@ DatasetRegistry::Registrar idx("idx", "any IDX image file (data.path) with optio
 DatasetRegistry::Registrar mixture("mixture2d", "2-D Gaussian mixture (data.layout: ring, grid, ring:N:R:S, grid:K:D:S)",
                                    [](const Config& cfg) {
   auto m = Mixture2D::parse(cfg.get_str("data.layout"));
-  auto x = m.sample(cfg.get_int("data.samples"), mix64_seed(cfg));
-  DataSpec spec{"mixture2d:" + cfg.get_str("data.layout"), {2}, 0, {}};
-  return std::make_shared<TensorDataset>(x, torch::Tensor(), spec);
+  torch::Tensor component;  // the label of a sample: the index of the Gaussian it was drawn from
+  auto x = m.sample(cfg.get_int("data.samples"), mix64_seed(cfg), &component);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < m.centers.size(); ++i) names.push_back(fmt::format("mode{}", i));
+  DataSpec spec{"mixture2d:" + cfg.get_str("data.layout"), {2}, static_cast<int64_t>(names.size()), names};
+  return std::make_shared<TensorDataset>(x, component, spec);
 });
 
 DatasetRegistry::Registrar gaussian("gaussian", "N(data.mean, data.std^2) in data.dim dimensions", [](const Config& cfg) {

@@ -64,9 +64,10 @@ torch::Tensor Mixture2D::centers_tensor() const {
   return t;
 }
 
-torch::Tensor Mixture2D::sample(int64_t n, uint64_t seed) const {
+torch::Tensor Mixture2D::sample(int64_t n, uint64_t seed, torch::Tensor* components) const {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   auto which = torch::randint(static_cast<int64_t>(centers.size()), {n}, gen, torch::kLong);
+  if (components) *components = which;
   auto c = centers_tensor().to(torch::kFloat).index_select(0, which);
   return c + sigma * torch::randn({n, 2}, gen, torch::kFloat);
 }

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "ganpp/core/error.h"
+#include "ganpp/models/conditional.h"
 #include "ganpp/models/gan.h"
 #include "ganpp/nn/conv_transpose.h"
 #include "ganpp/nn/layers.h"
@@ -31,6 +32,13 @@ GanModels make_dcgan(const Config& cfg, const DataSpec& spec) {
   const std::string sn = cfg.get_str("model.spectral_norm");
   const bool sn_g = sn == "g" || sn == "both", sn_d = sn == "d" || sn == "both";
   const int64_t pack = cfg.get_int("train.pack"), mbstd = cfg.get_int("model.mbstd_group");
+  const Conditioning cond = parse_conditioning(cfg.get_str("model.conditional"));
+  const int64_t classes = conditional_classes(cfg, spec);
+  // Conditional models: class-conditional batch norm in G.
+  auto bn = [&](nn::Sequential& seq, int64_t ch) {
+    if (classes > 0) seq->push_back(ConditionalBatchNorm2d(ch, classes));
+    else seq->push_back(nn::BatchNorm2d(ch));
+  };
 
   nn::Sequential g;
   const ConvTransposeImpl tconv = parse_conv_transpose_impl(cfg.get_str("model.conv_transpose"));
@@ -42,17 +50,17 @@ GanModels make_dcgan(const Config& cfg, const DataSpec& spec) {
   g->push_back(nn::Unflatten(nn::UnflattenOptions(1, {z, 1, 1})));
   int64_t ch = gch << (n_up - 1);
   up(nn::ConvTranspose2dOptions(z, ch, base).bias(false));
-  g->push_back(nn::BatchNorm2d(ch));
+  bn(g, ch);
   g->push_back(nn::ReLU(true));
   for (int64_t i = 1; i < n_up; ++i) {
     up(nn::ConvTranspose2dOptions(ch, ch / 2, 4).stride(2).padding(1).bias(false));
     ch /= 2;
-    g->push_back(nn::BatchNorm2d(ch));
+    bn(g, ch);
     g->push_back(nn::ReLU(true));
   }
   for (int64_t i = 0; i < extra; ++i) {
     push_layer(g, nn::Conv2d(nn::Conv2dOptions(ch, ch, 3).padding(1).bias(false)), sn_g);
-    g->push_back(nn::BatchNorm2d(ch));
+    bn(g, ch);
     g->push_back(nn::ReLU(true));
   }
   up(nn::ConvTranspose2dOptions(ch, c, 4).stride(2).padding(1).bias(false));
@@ -74,10 +82,19 @@ GanModels make_dcgan(const Config& cfg, const DataSpec& spec) {
     d->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
   }
   if (mbstd > 0) d->push_back(MinibatchStdDev(mbstd));
-  push_layer(d, nn::Conv2d(nn::Conv2dOptions(dc + (mbstd > 0 ? 1 : 0), 1, base).bias(false)), sn_d);
-  d->push_back(nn::Flatten(nn::FlattenOptions().start_dim(0)));
+  nn::Sequential head;
+  push_layer(head, nn::Conv2d(nn::Conv2dOptions(dc + (mbstd > 0 ? 1 : 0), 1, base).bias(false)), sn_d);
+  head->push_back(nn::Flatten(nn::FlattenOptions().start_dim(0)));
 
-  GanModels m{std::make_shared<SequentialGeneratorImpl>(z, g), std::make_shared<SequentialDiscriminatorImpl>(d)};
+  GanModels m;
+  if (cond == Conditioning::None) {
+    // Unconditional: plain layer stacks (exportable to TorchScript layer by layer).
+    for (auto& layer : *head) d->push_back(layer);
+    m = GanModels{std::make_shared<SequentialGeneratorImpl>(z, g), std::make_shared<SequentialDiscriminatorImpl>(d)};
+  } else {
+    m = GanModels{std::make_shared<ConditionalSequentialGeneratorImpl>(z, classes, g, false),
+                  std::make_shared<ConditionalDiscriminatorImpl>(d, head, classes, cond, sn_d)};
+  }
   dcgan_init(*m.g);
   dcgan_init(*m.d);
   return m;
@@ -89,8 +106,10 @@ GanModels make_mlp(const Config& cfg, const DataSpec& spec) {
   const int64_t layers = cfg.get_int("model.layers");
   const std::string sn = cfg.get_str("model.spectral_norm");
   const bool sn_g = sn == "g" || sn == "both", sn_d = sn == "d" || sn == "both";
+  const Conditioning cond = parse_conditioning(cfg.get_str("model.conditional"));
+  const int64_t classes = conditional_classes(cfg, spec);
   nn::Sequential g, d;
-  int64_t in = z;
+  int64_t in = z + classes;  // conditional: the one-hot label is appended to z
   for (int64_t i = 0; i < layers; ++i) {
     push_layer(g, nn::Linear(in, h), sn_g);
     g->push_back(nn::ReLU(true));
@@ -103,8 +122,14 @@ GanModels make_mlp(const Config& cfg, const DataSpec& spec) {
     d->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
     in = h;
   }
-  push_layer(d, nn::Linear(in, 1), sn_d);
-  return GanModels{std::make_shared<SequentialGeneratorImpl>(z, g), std::make_shared<SequentialDiscriminatorImpl>(d)};
+  if (cond == Conditioning::None) {
+    push_layer(d, nn::Linear(in, 1), sn_d);
+    return GanModels{std::make_shared<SequentialGeneratorImpl>(z, g), std::make_shared<SequentialDiscriminatorImpl>(d)};
+  }
+  nn::Sequential head;
+  push_layer(head, nn::Linear(in, 1), sn_d);
+  return GanModels{std::make_shared<ConditionalSequentialGeneratorImpl>(z, classes, g, true),
+                   std::make_shared<ConditionalDiscriminatorImpl>(d, head, classes, cond, sn_d)};
 }
 
 ModelRegistry::Registrar dcgan("dcgan", "DCGAN: transposed conv + BN + ReLU generator, strided conv + LeakyReLU discriminator",

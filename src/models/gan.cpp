@@ -6,6 +6,22 @@
 
 namespace ganpp {
 
+Conditioning parse_conditioning(const std::string& name) {
+  if (name == "none") return Conditioning::None;
+  if (name == "projection") return Conditioning::Projection;
+  if (name == "acgan") return Conditioning::AcGan;
+  throw Error(fmt::format("model.conditional '{}': expected none, projection or acgan", name));
+}
+
+torch::Tensor cycle_labels(int64_t n, int64_t num_classes) {
+  return torch::arange(n, torch::kLong).remainder(std::max<int64_t>(num_classes, 1));
+}
+
+torch::Tensor balanced_labels(int64_t n, int64_t num_classes, torch::Generator& gen) {
+  auto perm = torch::randperm(n, gen, torch::kLong);
+  return cycle_labels(n, num_classes).index_select(0, perm);
+}
+
 GanModels create_models(const Config& cfg, const DataSpec& spec) {
   auto m = ModelRegistry::instance().create("model (model.name)", cfg.get_str("model.name"), cfg, spec);
   return *m;

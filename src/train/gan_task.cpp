@@ -47,6 +47,25 @@ class GanTask : public Task {
     ada_.target = cfg.get_float("augment.ada_target");
     ada_.interval = cfg.get_int("augment.ada_interval");
     ada_.kimg = cfg.get_float("augment.ada_kimg");
+    classes_ = g_->num_classes();
+    acgan_ = parse_conditioning(cfg.get_str("model.conditional")) == Conditioning::AcGan;
+    acgan_weight_ = cfg.get_float("loss.acgan_weight");
+  }
+
+  // Labels of a real batch (conditional models): the dataset's, checked.
+  torch::Tensor real_labels(const Batch& batch) const {
+    if (classes_ == 0) return {};
+    if (!batch.y.defined()) throw Error("conditional GAN: the data loader gave a batch without labels");
+    return batch.y;
+  }
+  // Labels for a fake batch: class-balanced, in random order from the run's noise stream.
+  torch::Tensor fake_labels(int64_t n, StepContext& ctx) const {
+    return classes_ > 0 ? balanced_labels(n, classes_, *ctx.noise) : torch::Tensor();
+  }
+  // AC-GAN's class cross-entropy (0 when D has no auxiliary classifier).
+  torch::Tensor class_loss(const torch::Tensor& logits, const torch::Tensor& labels) const {
+    if (!acgan_ || !logits.defined()) return {};
+    return torch::nn::functional::cross_entropy(logits, labels);
   }
 
   torch::Tensor noise(int64_t n, torch::Generator& gen) const override {
@@ -74,13 +93,14 @@ class GanTask : public Task {
   torch::Tensor d_step(const Batch& batch, StepContext& ctx) override {
     const int64_t b = batch.x.size(0);
     auto z = noise(b, *ctx.noise);
+    const torch::Tensor y_real = real_labels(batch), y_fake = fake_labels(b, ctx);
     const bool keep = reuse_fake_ && ctx.last_d_step;
     torch::Tensor fake;
     if (keep) {
-      fake = g_->forward(z);  // graph kept: the G phase backpropagates through this very batch
+      fake = g_->forward(z, y_fake);  // graph kept: the G phase backpropagates through this very batch
     } else {
       torch::NoGradGuard ng;
-      fake = g_->forward(z);
+      fake = g_->forward(z, y_fake);
     }
     ++d_steps_;
     const bool lazy = d_steps_ % reg_every_ == 0;
@@ -89,14 +109,19 @@ class GanTask : public Task {
     auto fake_in = d_input(fake.detach(), ctx);
     if (do_r1) real_in = real_in.detach().requires_grad_(true);
     if (do_r2) fake_in = fake_in.detach().requires_grad_(true);
-    auto real_out = d_->forward(real_in);
-    auto fake_out = d_->forward(fake_in);
+    auto [real_out, real_cls] = d_->forward_aux(real_in, y_real);
+    auto [fake_out, fake_cls] = d_->forward_aux(fake_in, y_fake);
     auto adv = loss_->d_loss(real_out, fake_out);
     auto loss = adv;
-    torch::Tensor gp, r1, r2;
+    torch::Tensor gp, r1, r2, cls = class_loss(real_cls, y_real);
+    if (cls.defined()) {
+      cls = cls + class_loss(fake_cls, y_fake);
+      loss = loss + acgan_weight_ * cls;
+    }
     if (gp_ > 0) {
-      gp = gradient_penalty([this](const torch::Tensor& x) { return d_->forward(x); }, real_in, fake_in, *ctx.noise,
-                            gp_center_);
+      // Interpolates between real and fake samples are judged under the real samples' labels.
+      gp = gradient_penalty([this, &y_real](const torch::Tensor& x) { return d_->forward(x, y_real); }, real_in, fake_in,
+                            *ctx.noise, gp_center_);
       loss = loss + gp_ * gp;
     }
     if (do_r1) {
@@ -122,6 +147,7 @@ class GanTask : public Task {
     }
     if (ada_enabled_) ada_.update(real_out);
     fake_ = keep ? fake : torch::Tensor();
+    fake_labels_ = keep ? y_fake : torch::Tensor();
     if (ctx.want_stats) {
       torch::NoGradGuard ng;
       record(ctx, "d_real", real_out.mean().item<double>());
@@ -134,6 +160,10 @@ class GanTask : public Task {
       if (gp.defined()) record(ctx, "gp", gp.item<double>());
       if (r1.defined()) record(ctx, "r1", r1.item<double>());
       if (r2.defined()) record(ctx, "r2", r2.item<double>());
+      if (cls.defined()) {
+        record(ctx, "loss_d_class", cls.item<double>());
+        record(ctx, "d_class_acc_real", (real_cls.argmax(1) == y_real).to(torch::kDouble).mean().item<double>());
+      }
       if (augment_.enabled()) {
         record(ctx, "augment_p", ada_.p);
         if (ada_enabled_) record(ctx, "ada_rt", ada_.last_rt);
@@ -143,16 +173,27 @@ class GanTask : public Task {
   }
 
   torch::Tensor g_step(const Batch& batch, StepContext& ctx) override {
-    torch::Tensor fake = fake_.defined() ? fake_ : g_->forward(noise(batch.x.size(0), *ctx.noise));
-    fake_ = torch::Tensor();
+    torch::Tensor fake = fake_, y_fake = fake_labels_;
+    if (!fake.defined()) {
+      const int64_t b = batch.x.size(0);
+      auto z = noise(b, *ctx.noise);
+      y_fake = fake_labels(b, ctx);
+      fake = g_->forward(z, y_fake);
+    }
+    fake_ = fake_labels_ = torch::Tensor();
     set_requires_grad(*d_, false);  // G's update needs gradients through D, not D's weight gradients
-    auto fake_out = d_->forward(d_input(fake, ctx));
+    auto [fake_out, fake_cls] = d_->forward_aux(d_input(fake, ctx), y_fake);
     torch::Tensor real_out;
     if (loss_->g_needs_real()) {
       torch::NoGradGuard ng;
-      real_out = d_->forward(d_input(batch.x, ctx));
+      real_out = d_->forward(d_input(batch.x, ctx), real_labels(batch));
     }
     auto loss = loss_->g_loss(fake_out, real_out);
+    auto cls = class_loss(fake_cls, y_fake);
+    if (cls.defined()) {
+      loss = loss + acgan_weight_ * cls;
+      if (ctx.want_stats) record(ctx, "loss_g_class", cls.item<double>());
+    }
     opt_g_->zero_grad();
     loss.backward();
     set_requires_grad(*d_, true);
@@ -221,7 +262,10 @@ class GanTask : public Task {
   std::unique_ptr<torch::optim::Adam> opt_g_, opt_d_;
   bool reuse_fake_ = true, layer_norms_ = false, ada_enabled_ = false;
   double gp_ = 0, gp_center_ = 1, r1_ = 0, r2_ = 0, drift_ = 0, clip_ = 0, noise_std_ = 0, clip_grad_ = 0;
-  int64_t reg_every_ = 1, noise_steps_ = 0, pack_ = 1, d_steps_ = 0;
+  int64_t reg_every_ = 1, noise_steps_ = 0, pack_ = 1, d_steps_ = 0, classes_ = 0;
+  bool acgan_ = false;
+  double acgan_weight_ = 1;
+  torch::Tensor fake_labels_;
   DiffAugment augment_;
   AdaController ada_;
   torch::Tensor fake_;

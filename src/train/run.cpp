@@ -75,9 +75,9 @@ LoadedGenerator load_generator(const fs::path& run_dir, const fs::path& checkpoi
 }
 
 void write_sample_grid(const fs::path& png, const torch::Tensor& samples, const DataSpec& spec,
-                       const torch::Tensor& real) {
+                       const torch::Tensor& real, int64_t nrow) {
   if (spec.is_image()) {
-    write_png(png, make_grid(samples));
+    write_png(png, make_grid(samples, nrow));
     return;
   }
   auto s = samples.detach().to(torch::kDouble).contiguous();

@@ -41,8 +41,8 @@ Schema build_schema() {
 
   s.add("model.name", T::String, "dcgan", "model family").dynamic = [] { return ModelRegistry::instance().names(); };
   s.add("model.z_dim", T::Int, "100", "noise dimension").min = 1;
-  s.add("model.g_channels", T::Int, "64", "dcgan: generator width (channels of the last hidden layer)").min = 1;
-  s.add("model.d_channels", T::Int, "64", "dcgan: discriminator width (channels of the first layer)").min = 1;
+  s.add("model.g_channels", T::Int, "64", "dcgan: generator width (channels of the last hidden layer); resnet: channels of every block").min = 1;
+  s.add("model.d_channels", T::Int, "64", "dcgan: discriminator width (channels of the first layer); resnet: channels of every block").min = 1;
   s.add("model.depth", T::Int, "0", "dcgan: extra 3x3 stride-1 conv blocks in G and D (0 = classic DCGAN)").min = 0;
   s.add("model.d_batchnorm", T::Bool, "true", "dcgan: batch norm in D's hidden layers");
   s.add("model.spectral_norm", T::String, "none", "spectral normalisation of conv/linear layers in D, G or both")
@@ -52,6 +52,11 @@ Schema build_schema() {
         "(torch::conv_transpose2d, on CPU torch 1.13's im2col path), auto (onednn for layers of >= 8 output channels)")
       .choices = {"auto", "onednn", "native"};
   s.add("model.mbstd_group", T::Int, "0", "minibatch standard deviation layer in D's last block, group size (0 = off)").min = 0;
+  s.add("model.conditional", T::String, "none",
+        "class-conditional GAN (needs labelled data): G gets class-conditional batch norm (mlp: a one-hot input), D a "
+        "projection term or an AC-GAN auxiliary classifier").choices = {"none", "projection", "acgan"};
+  s.add("model.attention", T::Int, "0",
+        "resnet: self-attention block (SAGAN) where G's and D's feature maps have this resolution (0 = none)").min = 0;
   s.add("model.hidden", T::Int, "128", "mlp: hidden units per layer").min = 1;
   s.add("model.layers", T::Int, "3", "mlp: hidden layers in G and in D").min = 1;
 
@@ -63,6 +68,7 @@ Schema build_schema() {
   s.add("loss.reg_every", T::Int, "1", "lazy regularisation: apply R1/R2 every k D steps, scaled by k").min = 1;
   s.add("loss.drift", T::Float, "0", "drift penalty epsilon * E[D(real)^2] (ProGAN uses 0.001)").min = 0;
   s.add("loss.clip", T::Float, "0", "WGAN weight clipping: clamp D's weights to [-c, c] after each step (0 = off)").min = 0;
+  s.add("loss.acgan_weight", T::Float, "1", "model.conditional=acgan: weight of the class cross-entropy in D's and G's losses").min = 0;
   s.key_range("loss.label_smoothing", 0, 0.5,
               s.add("loss.label_smoothing", T::Float, "0", "one-sided label smoothing: real target 1 - s (likelihood losses)"));
   s.add("loss.instance_noise", T::Float, "0", "std of Gaussian noise added to D's inputs (real and fake)").min = 0;

@@ -505,7 +505,9 @@ void Trainer::save_checkpoint() {
 void Trainer::write_samples() {
   Generator g = ema_ ? ema_ : task_->generator();
   auto out = generate_eval(*g, fixed_noise_);
-  write_sample_grid(run::samples(dir_) / fmt::format("step_{:08d}.png", step_), out, data_->spec(), real_reference_);
+  // Conditional G: fixed noise row by row, classes in turn, so each grid column is one class.
+  write_sample_grid(run::samples(dir_) / fmt::format("step_{:08d}.png", step_), out, data_->spec(), real_reference_,
+                    g->num_classes());
 }
 
 void Trainer::write_plots() {

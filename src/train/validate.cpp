@@ -33,6 +33,10 @@ void validate_config(const Config& cfg) {
   if (cfg.get_bool("augment.ada") && cfg.get_str("augment.policy").empty())
     throw Error("augment.ada=true needs augment.policy (e.g. color,translation,cutout): ADA adapts how often those ops apply");
   DiffAugment check(cfg.get_str("augment.policy"));  // validates op names
+  const std::string cond = cfg.get_str("model.conditional");
+  if (cond != "none" && pack > 1)
+    throw Error(fmt::format("model.conditional={} with train.pack={}: packed D inputs mix several labels; use pack 1",
+                            cond, pack));
 }
 
 }  // namespace ganpp

@@ -94,7 +94,7 @@ TEST(Eval, BadInputsAreClearErrors) {
   write_png(d / "mixed/a.png", a);
   write_png(d / "mixed/b.png", b);
   try {
-    ImageSource{(d / "mixed").string()}.for_each_batch(10, 4, [](const torch::Tensor&) {});
+    ImageSource{(d / "mixed").string()}.for_each_batch(10, 4, [](const torch::Tensor&, const torch::Tensor&) {});
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("needs images of one size and channel count"), std::string::npos) << e.what();

@@ -16,7 +16,7 @@ namespace ganpp::cli {
 // `ganpp interpolate --run R --out strips.png`: rows of images along latent paths between random code pairs.
 void add_interpolate(CLI::App& app) {
   struct Opts {
-    std::string run, out, checkpoint, mode = "slerp";
+    std::string run, out, checkpoint, mode = "slerp", classes;
     int64_t rows = 8, steps = 10, seed = 0, threads = 0;
     bool no_ema = false;
   };
@@ -31,6 +31,9 @@ void add_interpolate(CLI::App& app) {
   c->add_option("--checkpoint", o->checkpoint, "checkpoint file (default: the run's latest)");
   c->add_option("--threads", o->threads, "torch threads (default: all cores)");
   c->add_flag("--no-ema", o->no_ema, "use G's raw weights even when the run keeps an EMA");
+  c->add_option("--classes", o->classes,
+                "conditional runs: A,B (names or indices) interpolates the class from A to B with each row's noise fixed; "
+                "without it, each row interpolates the noise for one class (row r: class r mod K)");
   c->callback([o] {
     const Interpolation mode = parse_interpolation(o->mode);
     if (fs::path(o->out).extension() != ".png") throw Error(fmt::format("--out '{}': expected a .png file", o->out));
@@ -40,8 +43,26 @@ void add_interpolate(CLI::App& app) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(o->seed));
     auto a = torch::randn({o->rows, lg.g->z_dim()}, gen, torch::kFloat);
     auto b = torch::randn({o->rows, lg.g->z_dim()}, gen, torch::kFloat);
+    const int64_t k = lg.g->num_classes();
     torch::NoGradGuard ng;
-    auto x = lg.g->forward(interpolate_latents(a, b, o->steps, mode));
+    torch::Tensor x;
+    if (!o->classes.empty()) {
+      auto comma = o->classes.find(',');
+      if (comma == std::string::npos) throw Error(fmt::format("--classes '{}': expected two classes A,B", o->classes));
+      const int64_t ca = class_index(lg.spec, k, o->classes.substr(0, comma), o->run);
+      const int64_t cb = class_index(lg.spec, k, o->classes.substr(comma + 1), o->run);
+      // Noise fixed along each row; class weights move linearly from one-hot A to one-hot B.
+      auto z = a.repeat_interleave(o->steps, 0);
+      auto t = torch::linspace(0, 1, o->steps, torch::kFloat).repeat({o->rows});
+      auto w = torch::zeros({o->rows * o->steps, k}, torch::kFloat);
+      w.select(1, ca).add_(1 - t);
+      w.select(1, cb).add_(t);
+      x = lg.g->forward(z, w);
+    } else {
+      torch::Tensor y;
+      if (k > 0) y = torch::arange(o->rows, torch::kLong).remainder(k).repeat_interleave(o->steps);
+      x = lg.g->forward(interpolate_latents(a, b, o->steps, mode), y);
+    }
     fs::path out = o->out;
     if (out.has_parent_path()) fs::create_directories(out.parent_path());
     write_png(out, make_grid(x, o->steps));

@@ -13,9 +13,21 @@ namespace fs = std::filesystem;
 
 namespace ganpp::cli {
 
+int64_t class_index(const DataSpec& spec, int64_t classes, const std::string& s, const std::string& run) {
+  if (classes == 0) throw Error(fmt::format("--class {}: run '{}' is unconditional (model.conditional=none)", s, run));
+  for (size_t i = 0; i < spec.class_names.size(); ++i)
+    if (spec.class_names[i] == s) return static_cast<int64_t>(i);
+  char* end = nullptr;
+  long v = std::strtol(s.c_str(), &end, 10);
+  if (!s.empty() && *end == '\0' && v >= 0 && v < classes) return v;
+  std::string names;
+  for (size_t i = 0; i < spec.class_names.size(); ++i) names += fmt::format("{}{}={}", i ? ", " : "", i, spec.class_names[i]);
+  throw Error(fmt::format("--class '{}': expected a class name or an index 0..{} of run '{}' ({})", s, classes - 1, run, names));
+}
+
 void add_sample(CLI::App& app) {
   struct Opts {
-    std::string run, out, checkpoint;
+    std::string run, out, checkpoint, cls;
     int64_t n = 64, seed = 0, threads = 0, batch = 256;
     bool no_ema = false;
   };
@@ -29,21 +41,27 @@ void add_sample(CLI::App& app) {
   c->add_option("--batch", o->batch, "generator batch size")->check(CLI::Range(int64_t(1), int64_t(65536)));
   c->add_option("--threads", o->threads, "torch threads (default: all cores)");
   c->add_flag("--no-ema", o->no_ema, "use G's raw weights even when the run keeps an EMA");
+  c->add_option("--class", o->cls, "conditional runs: generate only this class (name or index); default: every class in turn");
   c->callback([o] {
     set_threads(o->threads);
     LoadedGenerator lg = load_generator(o->run, o->checkpoint, !o->no_ema);
+    const int64_t k = lg.g->num_classes();
+    int64_t cls = -1;  // one class, or -1 for all in turn
+    if (!o->cls.empty()) cls = class_index(lg.spec, k, o->cls, o->run);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(o->seed));
     std::vector<torch::Tensor> parts;
     torch::NoGradGuard ng;
     for (int64_t done = 0; done < o->n; done += o->batch) {
       int64_t b = std::min(o->batch, o->n - done);
-      parts.push_back(lg.g->forward(torch::randn({b, lg.g->z_dim()}, gen, torch::kFloat)));
+      torch::Tensor y;
+      if (k > 0) y = cls >= 0 ? torch::full({b}, cls, torch::kLong) : torch::arange(done, done + b, torch::kLong).remainder(k);
+      parts.push_back(lg.g->forward(torch::randn({b, lg.g->z_dim()}, gen, torch::kFloat), y));
     }
     auto x = torch::cat(parts);
     fs::path out = o->out;
     if (out.extension() == ".png") {
       if (out.has_parent_path()) fs::create_directories(out.parent_path());
-      write_sample_grid(out, x, lg.spec);
+      write_sample_grid(out, x, lg.spec, {}, k > 0 && cls < 0 ? k : 0);
     } else {
       fs::create_directories(out);
       if (lg.spec.is_image()) {

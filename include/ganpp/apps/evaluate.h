@@ -18,7 +18,10 @@ struct ImageSource {
   std::string spec;
   // Produces up to n images [N,C,H,W] in [-1,1], batch by batch; `resolution`/`channels` of the other side, when
   // known, so that real and fake are prepared alike.
-  void for_each_batch(int64_t n, int64_t batch, const std::function<void(const torch::Tensor&)>& fn) const;
+  // Labels (int64 [B]) come with dataset images (their classes) and with samples of a conditional run (the classes
+  // requested, in turn 0, 1, ..., K-1); they are undefined otherwise.
+  void for_each_batch(int64_t n, int64_t batch,
+                      const std::function<void(const torch::Tensor& images, const torch::Tensor& labels)>& fn) const;
   bool is_stats() const;
 };
 

@@ -16,8 +16,8 @@ struct Mixture2D {
   static Mixture2D grid(int64_t k, double spacing, double sigma);
   // "ring" (= ring:8:1:0.01), "grid" (= grid:5:2:0.05), "ring:N:R:SIGMA", "grid:K:SPACING:SIGMA".
   static Mixture2D parse(const std::string& layout);
-  // n samples [n,2], reproducible from seed.
-  torch::Tensor sample(int64_t n, uint64_t seed) const;
+  // n samples [n,2], reproducible from seed; `components` (optional) receives the mixture component of each, int64 [n].
+  torch::Tensor sample(int64_t n, uint64_t seed, torch::Tensor* components = nullptr) const;
   torch::Tensor centers_tensor() const;
 };
 

@@ -10,22 +10,43 @@
 
 namespace ganpp {
 
-// G: noise [B, z_dim] (+ int64 labels [B] for conditional models) -> samples [B, shape...].
+// How a class-conditional D uses the label (`model.conditional`).
+enum class Conditioning {
+  None,        // unconditional
+  Projection,  // Miyato & Koyama 2018: D(x, y) = psi(phi(x)) + <embed(y), phi(x)>
+  AcGan,       // Odena et al. 2017: D also predicts the class (auxiliary classifier, cross-entropy on real and fake)
+};
+Conditioning parse_conditioning(const std::string& name);  // "none" | "projection" | "acgan"
+
+// G: noise [B, z_dim] (+ int64 labels [B] for conditional models) -> samples [B, shape...]. A conditional G given
+// no labels generates the classes in turn (cycle_labels: 0, 1, ..., K-1, 0, ...).
 class GeneratorImpl : public torch::nn::Module {
  public:
-  explicit GeneratorImpl(int64_t z_dim) : z_dim_(z_dim) {}
+  explicit GeneratorImpl(int64_t z_dim, int64_t num_classes = 0) : z_dim_(z_dim), num_classes_(num_classes) {}
   virtual torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& labels = {}) = 0;
   int64_t z_dim() const { return z_dim_; }
+  // Classes a conditional G generates (labels in [0, num_classes)); 0 for an unconditional G.
+  int64_t num_classes() const { return num_classes_; }
 
  private:
-  int64_t z_dim_;
+  int64_t z_dim_, num_classes_;
 };
 
 // D: samples [B, shape...] (+ labels) -> one real-valued score (logit) per sample, [B].
 class DiscriminatorImpl : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels = {}) = 0;
+  // The score and, for an AC-GAN discriminator, class logits [B, classes] (undefined otherwise).
+  virtual std::pair<torch::Tensor, torch::Tensor> forward_aux(const torch::Tensor& x, const torch::Tensor& labels = {}) {
+    return {forward(x, labels), torch::Tensor()};
+  }
 };
+
+// Labels for n conditional samples, class-balanced and deterministic: 0, 1, ..., K-1, 0, 1, ... (a grid with K
+// columns shows one class per column).
+torch::Tensor cycle_labels(int64_t n, int64_t num_classes);
+// Labels for a training batch: every class n/K or n/K+1 times, in random order from `gen`.
+torch::Tensor balanced_labels(int64_t n, int64_t num_classes, torch::Generator& gen);
 
 using Generator = std::shared_ptr<GeneratorImpl>;
 using Discriminator = std::shared_ptr<DiscriminatorImpl>;

@@ -45,7 +45,8 @@ LoadedGenerator load_generator(const std::filesystem::path& run_dir, const std::
                                bool prefer_ema = true);
 
 // Writes images (a grid PNG, or one PNG per sample into a folder) or vectors (CSV + scatter/histogram PNG).
+// `nrow`: images per grid row (0 = a square grid; conditional runs use one column per class).
 void write_sample_grid(const std::filesystem::path& png, const torch::Tensor& samples, const DataSpec& spec,
-                       const torch::Tensor& real_reference = {});
+                       const torch::Tensor& real_reference = {}, int64_t nrow = 0);
 
 }  // namespace ganpp
