@@ -2,7 +2,7 @@
 # Installs the Debian packages ganpp needs to build, test and run; skips apt when all are present.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build ccache pkg-config
-      libtorch-dev libopenblas0-openmp
+      libtorch-dev libopenblas0-openmp libgloo-dev
       libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libfmt-dev
       libpng-dev libstb-dev zlib1g-dev fonts-dejavu-core
       libgtest-dev googletest

@@ -75,7 +75,7 @@ def main():
             perm, pos = torch.randperm(len(data)), 0
         real = data[perm[pos:pos + bs]]
         pos += bs
-        fake = g(torch.randn(bs, 100))
+        fake = g(torch.randn(bs, 100, 1, 1))
         loss_d = (F.binary_cross_entropy_with_logits(d(real), torch.ones(bs))
                   + F.binary_cross_entropy_with_logits(d(fake.detach()), torch.zeros(bs)))
         od.zero_grad(set_to_none=True)
@@ -94,7 +94,7 @@ def main():
     g.eval()
     with torch.no_grad():
         for s in range(0, a.n, 500):
-            x = g(torch.randn(min(500, a.n - s), 100))
+            x = g(torch.randn(min(500, a.n - s), 100, 1, 1))
             u8 = ((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
             for i, img in enumerate(u8):
                 Image.fromarray(img[0], mode="L").save(os.path.join(a.out, f"sample_{s + i:06d}.png"))

@@ -7,10 +7,13 @@
 
 namespace ganpp {
 
-Loader::Loader(std::shared_ptr<Dataset> dataset, int64_t batch_size, uint64_t seed, AugmentOptions aug, int prefetch)
-    : dataset_(std::move(dataset)), batch_size_(batch_size), seed_(seed), aug_(aug),
+Loader::Loader(std::shared_ptr<Dataset> dataset, int64_t batch_size, uint64_t seed, AugmentOptions aug, int prefetch,
+               int shard, int shards)
+    : dataset_(std::move(dataset)), batch_size_(batch_size), shard_(shard), shards_(shards), seed_(seed), aug_(aug),
       prefetch_(static_cast<size_t>(std::max(prefetch, 0))) {
   if (batch_size_ < 1) throw Error(fmt::format("batch size must be at least 1, got {}", batch_size_));
+  if (shards_ < 1 || shard_ < 0 || shard_ >= shards_ || batch_size_ % shards_ != 0)
+    throw Error(fmt::format("train.batch_size={} cannot be split into {} equal worker batches", batch_size_, shards_));
   if (dataset_->size() < batch_size_)
     throw Error(fmt::format("dataset '{}' has {} samples, fewer than one batch of {} (lower train.batch_size)",
                             dataset_->spec().name, dataset_->size(), batch_size_));
@@ -37,10 +40,11 @@ Batch Loader::make_batch(LoaderState& s) const {
     perm_cache_ = permutation(s.epoch);
     perm_epoch_ = s.epoch;
   }
-  std::vector<int64_t> idx(perm_cache_.begin() + s.pos, perm_cache_.begin() + s.pos + batch_size_);
+  const int64_t local = batch_size_ / shards_, first = s.pos + shard_ * local;  // this worker's rows
+  std::vector<int64_t> idx(perm_cache_.begin() + first, perm_cache_.begin() + first + local);
   std::vector<uint64_t> seeds(idx.size()), aug_seeds(idx.size());
   for (size_t i = 0; i < idx.size(); ++i) {
-    uint64_t key = mix64(mix64(seed_, static_cast<uint64_t>(s.epoch)), static_cast<uint64_t>(s.pos) + i);
+    uint64_t key = mix64(mix64(seed_, static_cast<uint64_t>(s.epoch)), static_cast<uint64_t>(first) + i);
     seeds[i] = key;
     aug_seeds[i] = mix64(key ^ 0xA5A5A5A5ULL);
   }

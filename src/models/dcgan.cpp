@@ -37,7 +37,7 @@ GanModels make_dcgan(const Config& cfg, const DataSpec& spec) {
   // Conditional models: class-conditional batch norm in G.
   auto bn = [&](nn::Sequential& seq, int64_t ch) {
     if (classes > 0) seq->push_back(ConditionalBatchNorm2d(ch, classes));
-    else seq->push_back(nn::BatchNorm2d(ch));
+    else seq->push_back(SyncBatchNorm2d(ch));
   };
 
   nn::Sequential g;
@@ -72,13 +72,13 @@ GanModels make_dcgan(const Config& cfg, const DataSpec& spec) {
   d->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
   for (int64_t i = 0; i < extra; ++i) {
     push_layer(d, nn::Conv2d(nn::Conv2dOptions(dc, dc, 3).padding(1).bias(false)), sn_d);
-    if (d_bn) d->push_back(nn::BatchNorm2d(dc));
+    if (d_bn) d->push_back(SyncBatchNorm2d(dc));
     d->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
   }
   for (int64_t i = 1; i < n_up; ++i) {
     push_layer(d, nn::Conv2d(nn::Conv2dOptions(dc, dc * 2, 4).stride(2).padding(1).bias(false)), sn_d);
     dc *= 2;
-    if (d_bn) d->push_back(nn::BatchNorm2d(dc));
+    if (d_bn) d->push_back(SyncBatchNorm2d(dc));
     d->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
   }
   if (mbstd > 0) d->push_back(MinibatchStdDev(mbstd));

@@ -53,6 +53,8 @@ struct Emitter {
       line(fmt::format("x = x.reshape([x.size(0), {}])", fmt::join(u->options.sizes(), ", ")));
     } else if (auto b = std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(m)) {
       emit_bn(p, b->weight, b->bias, b->running_mean, b->running_var, b->options.eps());
+    } else if (auto b = std::dynamic_pointer_cast<SyncBatchNorm2dImpl>(m)) {
+      emit_bn(p, b->weight, b->bias, b->running_mean, b->running_var, b->options.eps());
     } else if (auto b = std::dynamic_pointer_cast<nn::BatchNorm1dImpl>(m)) {
       emit_bn(p, b->weight, b->bias, b->running_mean, b->running_var, b->options.eps());
     } else if (std::dynamic_pointer_cast<nn::ReLUImpl>(m)) {

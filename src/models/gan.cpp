@@ -22,6 +22,16 @@ torch::Tensor balanced_labels(int64_t n, int64_t num_classes, torch::Generator& 
   return cycle_labels(n, num_classes).index_select(0, perm);
 }
 
+Growth growth_at(int64_t step, int64_t steps_per_phase, int64_t max_level) {
+  if (steps_per_phase <= 0) return {max_level, 1.0};
+  const int64_t phase = step / steps_per_phase;
+  if (phase == 0) return {0, 1.0};
+  const int64_t level = (phase + 1) / 2;
+  if (level > max_level) return {max_level, 1.0};
+  if (phase % 2 == 1) return {level, double(step - phase * steps_per_phase) / double(steps_per_phase)};
+  return {level, 1.0};
+}
+
 GanModels create_models(const Config& cfg, const DataSpec& spec) {
   auto m = ModelRegistry::instance().create("model (model.name)", cfg.get_str("model.name"), cfg, spec);
   return *m;

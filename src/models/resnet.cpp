@@ -41,7 +41,7 @@ class ResNetGeneratorImpl : public GeneratorImpl {
         attn_after_ = i;
       }
     }
-    bn_ = register_module("bn", nn::BatchNorm2d(ch));
+    bn_ = register_module("bn", SyncBatchNorm2d(ch));
     out_ = make_conv(ch, out_c, 3, sn);
     register_module("out", out_.ptr());
   }
@@ -65,7 +65,7 @@ class ResNetGeneratorImpl : public GeneratorImpl {
   nn::AnyModule fc_, out_;
   nn::ModuleList blocks_{nullptr};
   SelfAttention2d attn_{nullptr};
-  nn::BatchNorm2d bn_{nullptr};
+  SyncBatchNorm2d bn_{nullptr};
 };
 
 class ResNetDiscriminatorImpl : public DiscriminatorImpl {

@@ -42,6 +42,25 @@ nn::AnyModule make_linear(int64_t in, int64_t out, bool sn, bool bias) {
   return wrap(nn::Linear(nn::LinearOptions(in, out).bias(bias)), sn, 1.0);
 }
 
+EqualizedConv2dImpl::EqualizedConv2dImpl(int64_t in, int64_t out, int64_t k, int64_t padding, double gain)
+    : padding_(padding), scale_(gain / std::sqrt(double(in * k * k))) {
+  weight = register_parameter("weight", torch::randn({out, in, k, k}));
+  bias = register_parameter("bias", torch::zeros({out}));
+}
+
+torch::Tensor EqualizedConv2dImpl::forward(const torch::Tensor& x) {
+  return torch::conv2d(x, weight * scale_, bias, 1, padding_);
+}
+
+EqualizedLinearImpl::EqualizedLinearImpl(int64_t in, int64_t out, double gain) : scale_(gain / std::sqrt(double(in))) {
+  weight = register_parameter("weight", torch::randn({out, in}));
+  bias = register_parameter("bias", torch::zeros({out}));
+}
+
+torch::Tensor EqualizedLinearImpl::forward(const torch::Tensor& x) { return torch::linear(x, weight * scale_, bias); }
+
+torch::Tensor pixel_norm(const torch::Tensor& x) { return x * torch::rsqrt(x.pow(2).mean(1, true) + 1e-8); }
+
 void check_labels(const torch::Tensor& labels, int64_t batch, int64_t classes, const char* who) {
   if (!labels.defined()) throw Error(fmt::format("{}: a conditional network needs class labels", who));
   if (labels.is_floating_point()) {  // class weights (mixtures of classes, e.g. class interpolation)
@@ -60,7 +79,7 @@ void check_labels(const torch::Tensor& labels, int64_t batch, int64_t classes, c
 }
 
 ConditionalBatchNorm2dImpl::ConditionalBatchNorm2dImpl(int64_t channels, int64_t classes) : classes_(classes) {
-  bn = register_module("bn", nn::BatchNorm2d(nn::BatchNorm2dOptions(channels).affine(classes == 0)));
+  bn = register_module("bn", SyncBatchNorm2d(nn::BatchNorm2dOptions(channels).affine(classes == 0)));
   if (classes > 0) {
     gamma = register_module("gamma", nn::Embedding(classes, channels));
     beta = register_module("beta", nn::Embedding(classes, channels));

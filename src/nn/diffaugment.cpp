@@ -10,31 +10,43 @@ namespace ganpp {
 namespace {
 
 // Per-sample Bernoulli(p) mask shaped [B,1,1,1].
-torch::Tensor mask(int64_t b, double p, torch::Generator& gen, const torch::TensorOptions& o) {
-  return (torch::rand({b, 1, 1, 1}, gen, o) < p).to(o.dtype());
+// Per-sample random values are drawn for the global batch and this shard's rows kept (see BatchShard).
+torch::Tensor u4(int64_t b, torch::Generator& gen, const torch::TensorOptions& o, const BatchShard& sh) {
+  return sh.take(torch::rand({sh.rows(b), 1, 1, 1}, gen, o), b);
+}
+torch::Tensor u1(int64_t b, torch::Generator& gen, const BatchShard& sh) {
+  return sh.take(torch::rand({sh.rows(b)}, gen, torch::kFloat), b);
+}
+torch::Tensor ri(int64_t lo, int64_t hi, int64_t b, torch::Generator& gen, const BatchShard& sh) {
+  return sh.take(torch::randint(lo, hi, {sh.rows(b)}, gen, torch::kLong), b);
 }
 
-torch::Tensor color(const torch::Tensor& x, double p, torch::Generator& gen) {
+torch::Tensor mask(int64_t b, double p, torch::Generator& gen, const torch::TensorOptions& o, const BatchShard& sh) {
+  return (u4(b, gen, o, sh) < p).to(o.dtype());
+}
+
+torch::Tensor color(const torch::Tensor& x, double p, torch::Generator& gen, const BatchShard& sh) {
   const int64_t b = x.size(0);
   auto o = x.options();
-  auto m = mask(b, p, gen, o);
-  auto y = x + (torch::rand({b, 1, 1, 1}, gen, o) - 0.5) * m;  // brightness
+  auto m = mask(b, p, gen, o, sh);
+  auto y = x + (u4(b, gen, o, sh) - 0.5) * m;  // brightness
   if (x.size(1) > 1) {
     auto mean = y.mean(1, true);
-    auto s = 1 + (torch::rand({b, 1, 1, 1}, gen, o) * 2 - 1) * m;  // saturation factor in [0, 2]
+    auto s = 1 + (u4(b, gen, o, sh) * 2 - 1) * m;  // saturation factor in [0, 2]
     y = (y - mean) * s + mean;
   }
   auto mean = y.mean({1, 2, 3}, true);
-  auto c = 1 + (torch::rand({b, 1, 1, 1}, gen, o) - 0.5) * m;  // contrast factor in [0.5, 1.5]
+  auto c = 1 + (u4(b, gen, o, sh) - 0.5) * m;  // contrast factor in [0.5, 1.5]
   return (y - mean) * c + mean;
 }
 
-torch::Tensor translation(const torch::Tensor& x, double p, torch::Generator& gen, double ratio = 0.125) {
+torch::Tensor translation(const torch::Tensor& x, double p, torch::Generator& gen, const BatchShard& shard,
+                          double ratio = 0.125) {
   const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
   const int64_t sh = static_cast<int64_t>(h * ratio + 0.5), sw = static_cast<int64_t>(w * ratio + 0.5);
-  auto on = (torch::rand({b}, gen, torch::kFloat) < p).to(torch::kLong);
-  auto ty = torch::randint(-sh, sh + 1, {b}, gen, torch::kLong) * on;
-  auto tx = torch::randint(-sw, sw + 1, {b}, gen, torch::kLong) * on;
+  auto on = (u1(b, gen, shard) < p).to(torch::kLong);
+  auto ty = ri(-sh, sh + 1, b, gen, shard) * on;
+  auto tx = ri(-sw, sw + 1, b, gen, shard) * on;
   // out[i, :, r, c] = x[i, :, r + ty_i, c + tx_i] with zeros outside: gather from a zero-padded copy.
   auto padded = torch::constant_pad_nd(x, {sw, sw, sh, sh});
   auto rows = (torch::arange(h, torch::kLong).view({1, h}) + ty.view({b, 1}) + sh).clamp(0, h + 2 * sh - 1);
@@ -44,12 +56,12 @@ torch::Tensor translation(const torch::Tensor& x, double p, torch::Generator& ge
   return g1.gather(3, cols.view({b, 1, 1, w}).expand({b, c, h, w}));
 }
 
-torch::Tensor cutout(const torch::Tensor& x, double p, torch::Generator& gen, double ratio = 0.5) {
+torch::Tensor cutout(const torch::Tensor& x, double p, torch::Generator& gen, const BatchShard& shard, double ratio = 0.5) {
   const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
   const int64_t ch = static_cast<int64_t>(h * ratio + 0.5), cw = static_cast<int64_t>(w * ratio + 0.5);
-  auto on = torch::rand({b}, gen, torch::kFloat) < p;
-  auto cy = torch::randint(0, h + (1 - ch % 2), {b}, gen, torch::kLong);
-  auto cx = torch::randint(0, w + (1 - cw % 2), {b}, gen, torch::kLong);
+  auto on = u1(b, gen, shard) < p;
+  auto cy = ri(0, h + (1 - ch % 2), b, gen, shard);
+  auto cx = ri(0, w + (1 - cw % 2), b, gen, shard);
   auto r = torch::arange(h, torch::kLong).view({1, h, 1}), c = torch::arange(w, torch::kLong).view({1, 1, w});
   auto inside = (r >= (cy - ch / 2).view({b, 1, 1})) & (r < (cy - ch / 2 + ch).view({b, 1, 1})) &
                 (c >= (cx - cw / 2).view({b, 1, 1})) & (c < (cx - cw / 2 + cw).view({b, 1, 1}));
@@ -57,8 +69,8 @@ torch::Tensor cutout(const torch::Tensor& x, double p, torch::Generator& gen, do
   return x * keep;
 }
 
-torch::Tensor flip(const torch::Tensor& x, double p, torch::Generator& gen) {
-  auto m = mask(x.size(0), p, gen, x.options());
+torch::Tensor flip(const torch::Tensor& x, double p, torch::Generator& gen, const BatchShard& sh) {
+  auto m = mask(x.size(0), p, gen, x.options(), sh);
   return x * (1 - m) + x.flip({3}) * m;
 }
 
@@ -76,15 +88,15 @@ DiffAugment::DiffAugment(const std::string& policy) {
   }
 }
 
-torch::Tensor DiffAugment::operator()(const torch::Tensor& x, double p, torch::Generator& gen) const {
+torch::Tensor DiffAugment::operator()(const torch::Tensor& x, double p, torch::Generator& gen, const BatchShard& sh) const {
   if (ops_.empty() || p <= 0) return x;
   if (x.dim() != 4) throw Error("differentiable augmentation needs image batches [B,C,H,W]");
   torch::Tensor y = x;
   for (auto& op : ops_) {
-    if (op == "color") y = color(y, p, gen);
-    else if (op == "translation") y = translation(y, p, gen);
-    else if (op == "cutout") y = cutout(y, p, gen);
-    else if (op == "flip") y = flip(y, p, gen);
+    if (op == "color") y = color(y, p, gen, sh);
+    else if (op == "translation") y = translation(y, p, gen, sh);
+    else if (op == "cutout") y = cutout(y, p, gen, sh);
+    else if (op == "flip") y = flip(y, p, gen, sh);
   }
   return y;
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "ganpp/core/distributed.h"
 #include "ganpp/core/error.h"
 #include "ganpp/nn/conv_transpose.h"
 
@@ -65,6 +66,55 @@ torch::Tensor SpectralNormImpl::forward(const torch::Tensor& x) {
     return torch::conv_transpose2d(x, w, bias, *o.stride(), **pad, *o.output_padding(), o.groups(), *o.dilation());
   }
   return torch::linear(x, w, bias);
+}
+
+SyncBatchNorm2dImpl::SyncBatchNorm2dImpl(const nn::BatchNorm2dOptions& o, bool sync) : options(o), sync_(sync) {
+  const int64_t c = o.num_features();
+  // Registered in BatchNorm2d's order and with its names.
+  if (o.affine()) {
+    weight = register_parameter("weight", torch::ones({c}));
+    bias = register_parameter("bias", torch::zeros({c}));
+  }
+  if (o.track_running_stats()) {
+    running_mean = register_buffer("running_mean", torch::zeros({c}));
+    running_var = register_buffer("running_var", torch::ones({c}));
+    num_batches_tracked = register_buffer("num_batches_tracked", torch::tensor(0, torch::kLong));
+  }
+}
+
+void SyncBatchNorm2dImpl::pretty_print(std::ostream& os) const {
+  os << "ganpp::SyncBatchNorm2d(" << options.num_features() << ", eps=" << options.eps()
+     << ", affine=" << options.affine() << ")";
+}
+
+torch::Tensor SyncBatchNorm2dImpl::forward(const torch::Tensor& x) {
+  auto pg = current_process_group();
+  if (!pg || pg->world() == 1 || !sync_ || !is_training()) {
+    // torch::nn::BatchNorm2d's forward, step for step.
+    double factor = options.momentum().value_or(0.0);
+    if (is_training() && options.track_running_stats()) {
+      num_batches_tracked.add_(1);
+      if (!options.momentum()) factor = 1.0 / num_batches_tracked.item<double>();
+    }
+    return torch::batch_norm(x, weight, bias, running_mean, running_var, is_training() || !options.track_running_stats(),
+                             factor, options.eps(), at::globalContext().userEnabledCuDNN());
+  }
+  const int64_t c = x.size(1);
+  const double n = double(x.numel() / c) * pg->world();
+  auto xd = x.to(torch::kDouble);
+  auto sums = all_reduce_sum_autograd(torch::cat({xd.sum({0, 2, 3}), xd.pow(2).sum({0, 2, 3})}), *pg);
+  auto mean = sums.narrow(0, 0, c) / n;
+  auto var = sums.narrow(0, c, c) / n - mean * mean;  // biased, as BN normalises
+  if (options.track_running_stats()) {
+    torch::NoGradGuard ng;
+    const double m = options.momentum().value_or(0.1);
+    running_mean.mul_(1 - m).add_(mean.to(running_mean.scalar_type()), m);
+    running_var.mul_(1 - m).add_((var * (n / std::max(1.0, n - 1))).to(running_var.scalar_type()), m);
+    num_batches_tracked.add_(1);
+  }
+  auto y = ((xd - mean.view({1, c, 1, 1})) * torch::rsqrt(var.view({1, c, 1, 1}) + options.eps())).to(x.scalar_type());
+  if (options.affine()) y = y * weight.view({1, c, 1, 1}) + bias.view({1, c, 1, 1});
+  return y;
 }
 
 torch::Tensor MinibatchStdDevImpl::forward(const torch::Tensor& x) {

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "ganpp/core/distributed.h"
 #include "ganpp/core/error.h"
 #include "ganpp/losses/loss.h"
 #include "ganpp/losses/regularizers.h"
@@ -50,6 +51,42 @@ class GanTask : public Task {
     classes_ = g_->num_classes();
     acgan_ = parse_conditioning(cfg.get_str("model.conditional")) == Conditioning::AcGan;
     acgan_weight_ = cfg.get_float("loss.acgan_weight");
+    g_grow_ = dynamic_cast<Growable*>(g_.get());
+    d_grow_ = dynamic_cast<Growable*>(d_.get());
+    grow_steps_ = cfg.get_int("model.grow_steps");
+    pg_ = current_process_group();
+    if (pg_ && pg_->world() == 1) pg_.reset();
+    if (pg_) {  // data-parallel: identical replicas to start with
+      pg_->broadcast_module(*g_);
+      pg_->broadcast_module(*d_);
+    }
+  }
+
+  // Data-parallel workers hold a shard of the global batch; per-sample randomness is drawn for the global batch.
+  BatchShard shard_of(int64_t local) const {
+    if (!pg_) return {};
+    return BatchShard{pg_->rank() * local, pg_->world() * local};
+  }
+  torch::Tensor noise_for(int64_t local, StepContext& ctx) const {
+    const BatchShard sh = shard_of(local);
+    return sh.take(noise(sh.rows(local), *ctx.noise), local);
+  }
+  void sync_gradients(torch::nn::Module& m) const {
+    if (pg_) pg_->average_gradients(m.parameters());
+  }
+
+  // Progressive models: level and alpha for this step (a pure function of the step: resume continues exactly).
+  void grow(StepContext& ctx) {
+    if (!g_grow_ && !d_grow_) return;
+    const int64_t max_level = g_grow_ ? g_grow_->max_level() : d_grow_->max_level();
+    const Growth gr = growth_at(ctx.step, grow_steps_, max_level);
+    if (g_grow_) g_grow_->set_growth(gr);
+    if (d_grow_) d_grow_->set_growth(gr);
+    if (ctx.want_stats) {
+      record(ctx, "grow_level", double(gr.level));
+      record(ctx, "grow_alpha", gr.alpha);
+      record(ctx, "grow_resolution", double(int64_t(4) << gr.level));
+    }
   }
 
   // Labels of a real batch (conditional models): the dataset's, checked.
@@ -60,7 +97,9 @@ class GanTask : public Task {
   }
   // Labels for a fake batch: class-balanced, in random order from the run's noise stream.
   torch::Tensor fake_labels(int64_t n, StepContext& ctx) const {
-    return classes_ > 0 ? balanced_labels(n, classes_, *ctx.noise) : torch::Tensor();
+    if (classes_ == 0) return {};
+    const BatchShard sh = shard_of(n);
+    return sh.take(balanced_labels(sh.rows(n), classes_, *ctx.noise), n);
   }
   // AC-GAN's class cross-entropy (0 when D has no auxiliary classifier).
   torch::Tensor class_loss(const torch::Tensor& logits, const torch::Tensor& labels) const {
@@ -78,9 +117,14 @@ class GanTask : public Task {
     if (noise_std_ > 0) {
       double s = noise_std_;
       if (noise_steps_ > 0) s *= std::max(0.0, 1.0 - double(ctx.step) / double(noise_steps_));
-      if (s > 0) y = y + s * torch::randn(y.sizes(), *ctx.noise, y.options());
+      if (s > 0) {
+        const BatchShard sh = shard_of(y.size(0));
+        auto shape = y.sizes().vec();
+        shape[0] = sh.rows(y.size(0));
+        y = y + s * sh.take(torch::randn(shape, *ctx.noise, y.options()), y.size(0));
+      }
     }
-    if (augment_.enabled()) y = augment_(y, ada_.p, *ctx.noise);
+    if (augment_.enabled()) y = augment_(y, ada_.p, *ctx.noise, shard_of(y.size(0)));
     if (pack_ > 1) {
       auto sizes = y.sizes().vec();
       sizes[0] = y.size(0) / pack_;
@@ -91,8 +135,9 @@ class GanTask : public Task {
   }
 
   torch::Tensor d_step(const Batch& batch, StepContext& ctx) override {
+    grow(ctx);
     const int64_t b = batch.x.size(0);
-    auto z = noise(b, *ctx.noise);
+    auto z = noise_for(b, ctx);
     const torch::Tensor y_real = real_labels(batch), y_fake = fake_labels(b, ctx);
     const bool keep = reuse_fake_ && ctx.last_d_step;
     torch::Tensor fake;
@@ -105,7 +150,7 @@ class GanTask : public Task {
     ++d_steps_;
     const bool lazy = d_steps_ % reg_every_ == 0;
     const bool do_r1 = r1_ > 0 && lazy, do_r2 = r2_ > 0 && lazy;
-    auto real_in = d_input(batch.x, ctx);
+    auto real_in = d_input(d_->prepare_real(batch.x), ctx);
     auto fake_in = d_input(fake.detach(), ctx);
     if (do_r1) real_in = real_in.detach().requires_grad_(true);
     if (do_r2) fake_in = fake_in.detach().requires_grad_(true);
@@ -121,7 +166,7 @@ class GanTask : public Task {
     if (gp_ > 0) {
       // Interpolates between real and fake samples are judged under the real samples' labels.
       gp = gradient_penalty([this, &y_real](const torch::Tensor& x) { return d_->forward(x, y_real); }, real_in, fake_in,
-                            *ctx.noise, gp_center_);
+                            *ctx.noise, gp_center_, shard_of(real_in.size(0)));
       loss = loss + gp_ * gp;
     }
     if (do_r1) {
@@ -133,8 +178,9 @@ class GanTask : public Task {
       loss = loss + 0.5 * r2_ * double(reg_every_) * r2;
     }
     if (drift_ > 0) loss = loss + drift_ * real_out.pow(2).mean();
-    opt_d_->zero_grad();
+    clear_grads(*d_);
     loss.backward();
+    sync_gradients(*d_);
     if (ctx.want_stats) {
       record(ctx, "grad_norm_d", grad_norm(*d_));
       if (layer_norms_ && ctx.stats) layer_grad_norms(*d_, "grad_norm_d", *ctx.stats);
@@ -145,7 +191,7 @@ class GanTask : public Task {
       torch::NoGradGuard ng;
       for (auto& p : d_->parameters()) p.clamp_(-clip_, clip_);
     }
-    if (ada_enabled_) ada_.update(real_out);
+    if (ada_enabled_) ada_.update(pg_ ? pg_->all_gather(real_out.detach()) : real_out);
     fake_ = keep ? fake : torch::Tensor();
     fake_labels_ = keep ? y_fake : torch::Tensor();
     if (ctx.want_stats) {
@@ -173,10 +219,11 @@ class GanTask : public Task {
   }
 
   torch::Tensor g_step(const Batch& batch, StepContext& ctx) override {
+    grow(ctx);
     torch::Tensor fake = fake_, y_fake = fake_labels_;
     if (!fake.defined()) {
       const int64_t b = batch.x.size(0);
-      auto z = noise(b, *ctx.noise);
+      auto z = noise_for(b, ctx);
       y_fake = fake_labels(b, ctx);
       fake = g_->forward(z, y_fake);
     }
@@ -186,7 +233,7 @@ class GanTask : public Task {
     torch::Tensor real_out;
     if (loss_->g_needs_real()) {
       torch::NoGradGuard ng;
-      real_out = d_->forward(d_input(batch.x, ctx), real_labels(batch));
+      real_out = d_->forward(d_input(d_->prepare_real(batch.x), ctx), real_labels(batch));
     }
     auto loss = loss_->g_loss(fake_out, real_out);
     auto cls = class_loss(fake_cls, y_fake);
@@ -194,9 +241,10 @@ class GanTask : public Task {
       loss = loss + acgan_weight_ * cls;
       if (ctx.want_stats) record(ctx, "loss_g_class", cls.item<double>());
     }
-    opt_g_->zero_grad();
+    clear_grads(*g_);
     loss.backward();
     set_requires_grad(*d_, true);
+    sync_gradients(*g_);
     if (ctx.want_stats) {
       record(ctx, "grad_norm_g", grad_norm(*g_));
       if (layer_norms_ && ctx.stats) layer_grad_norms(*g_, "grad_norm_g", *ctx.stats);
@@ -266,6 +314,10 @@ class GanTask : public Task {
   bool acgan_ = false;
   double acgan_weight_ = 1;
   torch::Tensor fake_labels_;
+  std::shared_ptr<ProcessGroup> pg_;
+  Growable* g_grow_ = nullptr;
+  Growable* d_grow_ = nullptr;
+  int64_t grow_steps_ = 0;
   DiffAugment augment_;
   AdaController ada_;
   torch::Tensor fake_;

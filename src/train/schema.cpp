@@ -57,6 +57,8 @@ Schema build_schema() {
         "projection term or an AC-GAN auxiliary classifier").choices = {"none", "projection", "acgan"};
   s.add("model.attention", T::Int, "0",
         "resnet: self-attention block (SAGAN) where G's and D's feature maps have this resolution (0 = none)").min = 0;
+  s.add("model.grow_steps", T::Int, "2000",
+        "progan: G steps of each fade-in and of each stabilisation phase (4x4 first, then fade-in + stabilise per level)").min = 1;
   s.add("model.hidden", T::Int, "128", "mlp: hidden units per layer").min = 1;
   s.add("model.layers", T::Int, "3", "mlp: hidden layers in G and in D").min = 1;
 

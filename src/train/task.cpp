@@ -29,6 +29,10 @@ void set_requires_grad(torch::nn::Module& m, bool on) {
   for (auto& p : m.parameters()) p.set_requires_grad(on);
 }
 
+void clear_grads(torch::nn::Module& m) {
+  for (auto& p : m.parameters()) p.mutable_grad().reset();
+}
+
 void put_adam(Archive& a, const std::string& prefix, torch::optim::Adam& opt) {
   int64_t i = 0, g = 0;
   for (auto& group : opt.param_groups()) {

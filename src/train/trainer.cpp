@@ -1,5 +1,6 @@
 #include "ganpp/core/resources.h"
 #include "ganpp/train/trainer.h"
+#include "ganpp/train/validate.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -112,24 +113,40 @@ double mean_pairwise_distance(const torch::Tensor& x) {
 Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
     : cfg_(std::move(cfg)), dir_(std::move(run_dir)), opt_(opt), noise_gen_(at::make_generator<at::CPUGeneratorImpl>(0)) {
   set_threads(cfg_.get_int("threads"));
+  // The loss's default penalty weight (wgan-gp: 10) is written into the effective config, so that config.yaml
+  // (where every key is explicit) and a resumed run train with the same penalty.
+  if (!cfg_.is_set("loss.gp")) cfg_.set("loss.gp", fmt::format("{}", gp_weight(cfg_)));
+  pg_ = current_process_group();
+  if (pg_ && pg_->world() == 1) pg_.reset();
+  main_ = !pg_ || pg_->rank() == 0;
+  if (!main_) opt_.quiet = true;  // rank 0 alone logs, samples and checkpoints
+  if (pg_ && cfg_.get_int("train.batch_size") % pg_->world() != 0)
+    throw Error(fmt::format("train.batch_size={} is the global batch: it must be divisible by the {} workers",
+                            cfg_.get_int("train.batch_size"), pg_->world()));
+  if (pg_ && (cfg_.get_int("train.batch_size") / pg_->world()) % cfg_.get_int("train.pack") != 0)
+    throw Error(fmt::format("train.batch_size={} over {} workers leaves {} per worker, not divisible by train.pack={}",
+                            cfg_.get_int("train.batch_size"), pg_->world(),
+                            cfg_.get_int("train.batch_size") / pg_->world(), cfg_.get_int("train.pack")));
   if (!opt_.resume && !list_checkpoints(dir_).empty())
     throw Error(fmt::format("run folder '{}' already holds a run; continue it with `ganpp resume --run {}` or choose "
                             "another --out",
                             dir_.string(), dir_.string()));
   fs::path resume_from = opt_.resume ? latest_checkpoint(dir_) : fs::path();
   std::error_code ec;
-  for (auto d : {run::samples(dir_), run::plots(dir_), run::checkpoints(dir_)}) {
-    fs::create_directories(d, ec);
-    if (ec) throw Error(fmt::format("cannot create run folder '{}': {}", d.string(), ec.message()));
+  if (main_) {
+    for (auto d : {run::samples(dir_), run::plots(dir_), run::checkpoints(dir_)}) {
+      fs::create_directories(d, ec);
+      if (ec) throw Error(fmt::format("cannot create run folder '{}': {}", d.string(), ec.message()));
+    }
+    for (auto d : {dir_, run::checkpoints(dir_)})
+      if (::access(d.c_str(), W_OK) != 0)
+        throw Error(fmt::format("run folder '{}' is not writable ({}): checkpoints, samples and logs go there; choose "
+                                "another --out or fix its permissions",
+                                d.string(), std::strerror(errno)));
+    // Temporary files of checkpoint writes that a killed process left behind (never valid checkpoints).
+    for (auto& e : fs::directory_iterator(run::checkpoints(dir_), ec))
+      if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path(), ec);
   }
-  for (auto d : {dir_, run::checkpoints(dir_)})
-    if (::access(d.c_str(), W_OK) != 0)
-      throw Error(fmt::format("run folder '{}' is not writable ({}): checkpoints, samples and logs go there; choose "
-                              "another --out or fix its permissions",
-                              d.string(), std::strerror(errno)));
-  // Temporary files of checkpoint writes that a killed process left behind (never valid checkpoints).
-  for (auto& e : fs::directory_iterator(run::checkpoints(dir_), ec))
-    if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path(), ec);
 
   const uint64_t seed = static_cast<uint64_t>(cfg_.get_int("seed"));
   torch::manual_seed(seed);
@@ -140,7 +157,8 @@ Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
     copy_weights(*ema_, *task_->generator());
   }
   loader_ = std::make_unique<Loader>(data_, cfg_.get_int("train.batch_size"), mix64(seed, 2),
-                                     AugmentOptions::from_config(cfg_), static_cast<int>(cfg_.get_int("data.prefetch")));
+                                     AugmentOptions::from_config(cfg_), static_cast<int>(cfg_.get_int("data.prefetch")),
+                                     pg_ ? pg_->rank() : 0, pg_ ? pg_->world() : 1);
   noise_gen_ = at::make_generator<at::CPUGeneratorImpl>(mix64(seed, 1));
   {
     auto g = at::make_generator<at::CPUGeneratorImpl>(mix64(seed, 3));
@@ -161,7 +179,7 @@ Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
     diversity_real_ = data_->get(idx, std::vector<uint64_t>(idx.size(), 0));
     real_diversity_ = mean_pairwise_distance(diversity_real_);
   }
-  if (cfg_.get_int("eval.every") > 0) {
+  if (cfg_.get_int("eval.every") > 0 && main_) {
     if (!data_->spec().is_image()) throw Error("eval.every > 0 needs image data (the metrics use an image feature network)");
     evaluator_ = create_feature_extractor(cfg_.get_str("eval.features"));
     const int64_t n = std::min(cfg_.get_int("eval.n"), data_->size());
@@ -175,11 +193,12 @@ Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
   }
   if (opt_.resume) {
     restore(resume_from);
-    cfg_.save(run::config(dir_));
-  } else {
+    if (main_) cfg_.save(run::config(dir_));
+  } else if (main_) {
     cfg_.save(run::config(dir_));
     write_file_atomic(run::metrics(dir_), "");
   }
+  if (pg_) pg_->barrier();  // the run folder exists before any worker goes on
 }
 
 Trainer::~Trainer() = default;
@@ -236,7 +255,7 @@ void Trainer::restore(const fs::path& ckpt) {
       }
     }
   }
-  write_file_atomic(run::metrics(dir_), kept);
+  if (main_) write_file_atomic(run::metrics(dir_), kept);
   last_checkpoint_ = ckpt;
 }
 
@@ -324,6 +343,12 @@ void Trainer::check_finite(const torch::Tensor& loss_d, const torch::Tensor& los
     ld = std::nan("");
     inject = -1;
   }
+  if (pg_) {  // every worker takes the same decision: diverged when any worker's loss is not finite
+    std::vector<torch::Tensor> bad{torch::tensor({std::isfinite(ld) ? 0.0 : 1.0, std::isfinite(lg) ? 0.0 : 1.0}, torch::kDouble)};
+    pg_->all_reduce_sum(bad);
+    if (bad[0][0].item<double>() > 0 && std::isfinite(ld)) ld = std::nan("");
+    if (bad[0][1].item<double>() > 0 && std::isfinite(lg)) lg = std::nan("");
+  }
   if (std::isfinite(ld) && std::isfinite(lg)) return;
   throw Diverged{!std::isfinite(ld) ? fmt::format("loss_d = {}", ld) : fmt::format("loss_g = {}", lg)};
 }
@@ -342,7 +367,7 @@ bool Trainer::roll_back(const std::string& why) {
   nlohmann::json ev = {{"step", step_},           {"event", "rollback"},  {"diverged_at", diverged_at},
                        {"reason", why},           {"lr_scale", lr_scale_}, {"rollbacks", rollbacks_},
                        {"checkpoint", last_checkpoint_.string()}};
-  std::ofstream(run::metrics(dir_), std::ios::app) << ev.dump() << "\n";
+  if (main_) std::ofstream(run::metrics(dir_), std::ios::app) << ev.dump() << "\n";
   return true;
 }
 
@@ -483,8 +508,13 @@ Archive Trainer::checkpoint_archive() {
 }
 
 void Trainer::save_checkpoint() {
-  Archive a = checkpoint_archive();
   fs::path path = checkpoint_path(dir_, step_);
+  if (!main_) {  // rank 0 writes; the others learn where it is and wait until it is complete
+    pg_->barrier();
+    last_checkpoint_ = path;
+    return;
+  }
+  Archive a = checkpoint_archive();
   try {
     save_archive(path, a);
   } catch (const Error& e) {
@@ -500,6 +530,7 @@ void Trainer::save_checkpoint() {
   auto all = list_checkpoints(dir_);
   const size_t keep = static_cast<size_t>(cfg_.get_int("log.keep_checkpoints"));
   for (size_t i = 0; i + keep < all.size(); ++i) fs::remove(all[i]);
+  if (pg_) pg_->barrier();
 }
 
 void Trainer::write_samples() {
@@ -581,9 +612,16 @@ void Trainer::run() {
   int64_t step_log = step_;
   double its = 0;
   std::string reason = "reached train.max_steps";
+  double comm_log = pg_ ? pg_->comm_seconds() : 0.0;
   while (step_ < max_steps) {
     double elapsed = std::chrono::duration<double>(Clock::now() - t_start_).count();
-    if (max_s > 0 && elapsed >= max_s) {
+    bool out_of_time = max_s > 0 && elapsed >= max_s;
+    if (pg_ && max_s > 0) {  // rank 0's clock decides, so that every worker stops at the same step
+      std::vector<torch::Tensor> flag{torch::tensor({main_ && out_of_time ? 1.0 : 0.0}, torch::kDouble)};
+      pg_->all_reduce_sum(flag);
+      out_of_time = flag[0].item<double>() > 0;
+    }
+    if (out_of_time) {
       reason = "reached train.max_minutes";
       break;
     }
@@ -614,8 +652,21 @@ void Trainer::run() {
                               "optim.d_lr/optim.g_lr or change the loss, then resume or restart",
                               at, d.what, last, hint));
     }
-    if (eval_step) evaluate_now(stats);
-    if (log_step) {
+    if (eval_step && main_) evaluate_now(stats);
+    if (log_step && pg_) {  // losses averaged over the workers; time spent in collectives
+      std::vector<torch::Tensor> l{torch::tensor({stats["loss_d"], stats["loss_g"]}, torch::kDouble)};
+      pg_->all_reduce_sum(l);
+      stats["loss_d"] = l[0][0].item<double>() / pg_->world();
+      stats["loss_g"] = l[0][1].item<double>() / pg_->world();
+      stats["workers"] = pg_->world();
+      stats["comm_ms_per_step"] = 1000.0 * (pg_->comm_seconds() - comm_log) / double(std::max<int64_t>(1, step_ - step_log));
+      comm_log = pg_->comm_seconds();
+    }
+    if (log_step && !main_) {
+      t_log = Clock::now();
+      step_log = step_;
+    }
+    if (log_step && main_) {
       auto now = Clock::now();
       double dt = std::chrono::duration<double>(now - t_log).count();
       its = dt > 0 ? double(step_ - step_log) / dt : 0.0;
@@ -629,13 +680,14 @@ void Trainer::run() {
       for (auto& w : warnings)
         if (vanishing_.count <= 3 && collapse_.count <= 3) progress.message(w);
     }
-    if (sample_every > 0 && step_ % sample_every == 0) {
+    if (sample_every > 0 && step_ % sample_every == 0 && main_) {
       write_samples();
       write_plots();
     }
     if (ckpt_every > 0 && step_ % ckpt_every == 0) save_checkpoint();
   }
   if (last_checkpoint_ != checkpoint_path(dir_, step_)) save_checkpoint();
+  if (!main_) return;
   write_samples();
   write_plots();
   write_model_card(reason);

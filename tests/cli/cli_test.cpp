@@ -123,7 +123,17 @@ TEST(Cli, ResumeIsBitExact) {
       " --set loss.name=hinge --set loss.r1=1 --set loss.reg_every=3 --set loss.instance_noise=0.1"
       " --set loss.instance_noise_steps=6 --set augment.policy=color,translation,cutout --set augment.ada=true"
       " --set augment.p=0.2 --set augment.ada_interval=2 --set augment.ada_kimg=0.5 --set train.pack=2"
-      " --set model.spectral_norm=d --set model.mbstd_group=4 --set model.d_batchnorm=false"};
+      " --set model.spectral_norm=d --set model.mbstd_group=4 --set model.d_batchnorm=false",
+      // WGAN-GP with its default penalty weight (a resumed run once trained without the penalty).
+      " --set loss.name=wgan-gp --set model.d_batchnorm=false",
+      // Class-conditional (the fake labels come from the noise stream) with an AC-GAN D.
+      " --set model.conditional=acgan",
+      // Progressive growing, split mid-fade: phase 1 (steps 3-5) fades 8x8 in, the checkpoint at step 4 has alpha 1/3.
+      " --set model.name=progan --set data.resolution=16 --set model.grow_steps=3 --set loss.name=wgan-gp"
+      " --set loss.drift=0.001 --set model.mbstd_group=4 --set optim.beta1=0 --set optim.beta2=0.99",
+      // SNGAN ResNet with self-attention and a projection D.
+      " --set model.name=resnet --set model.spectral_norm=d --set model.attention=14 --set model.conditional=projection"
+      " --set loss.name=hinge"};
   for (size_t k = 0; k < extras.size(); ++k) {
     auto d = test::temp_dir("cli_resume" + std::to_string(k));
     auto cfg = tiny_config(d);
@@ -149,12 +159,58 @@ TEST(Cli, ResumeIsBitExact) {
       EXPECT_NE(ada[0].item<double>(), 0.2) << "ADA p should have moved";
       EXPECT_TRUE(b.tensors.count("D/net.0.u")) << "spectral norm state is checkpointed";
     }
+    if (k == 4) {  // the checkpoint at step 4 is mid-fade: it holds the stage of the last step trained (index 3:
+                   // level 1, alpha 0); the resumed steps 4 and 5 fade on with alpha 1/3 and 2/3
+      Archive mid = load_archive(d / "split/checkpoints/step_00000004.ckpt");
+      auto it = std::find_if(mid.tensors.begin(), mid.tensors.end(),
+                             [](auto& kv) { return kv.first.rfind("G/", 0) == 0 && kv.first.find("growth") != std::string::npos; });
+      ASSERT_NE(it, mid.tensors.end());
+      EXPECT_EQ(it->second[0].item<double>(), 1.0);
+      EXPECT_EQ(it->second[1].item<double>(), 0.0);
+      std::ifstream ml(d / "split/metrics.jsonl");
+      std::vector<double> alphas;
+      for (std::string line; std::getline(ml, line);) alphas.push_back(nlohmann::json::parse(line)["grow_alpha"].get<double>());
+      ASSERT_EQ(alphas.size(), 4u);  // logged at steps 2, 4, 6, 8 (step indices 1, 3, 5, 7)
+      EXPECT_EQ(alphas[0], 1.0);
+      EXPECT_EQ(alphas[1], 0.0);
+      EXPECT_NEAR(alphas[2], 2.0 / 3.0, 1e-12);
+      EXPECT_EQ(alphas[3], 1.0);
+    }
     // The resumed run's metrics carry on from the checkpoint: steps 2,4 then 6,8.
     std::ifstream m(d / "split/metrics.jsonl");
     std::vector<int> steps;
     for (std::string line; std::getline(m, line);) steps.push_back(nlohmann::json::parse(line)["step"].get<int>());
     EXPECT_EQ(steps, (std::vector<int>{2, 4, 6, 8}));
   }
+}
+
+TEST(Cli, ConditionalRunSamplesARequestedClassAndEvalReportsClassAccuracy) {
+  auto d = test::temp_dir("cli_cond");
+  std::string out;
+  ASSERT_EQ(run_cli("train -q --config " + q(tiny_config(d)) + " --out " + q(d / "r") + " --set model.conditional=projection", &out), 0) << out;
+  // A grid of 10 columns (one per class) from training, and one class on request by name or index.
+  Image grid = decode_image(d / "r/samples/step_00000008.png");
+  EXPECT_EQ(grid.width, 10 * (28 + 2) + 2);
+  ASSERT_EQ(run_cli("sample --run " + q(d / "r") + " --class Sneaker --n 6 --out " + q(d / "s.png"), &out), 0) << out;
+  ASSERT_EQ(run_cli("sample --run " + q(d / "r") + " --class 7 --n 6 --out " + q(d / "s7.png"), &out), 0) << out;
+  EXPECT_EQ(read_file(d / "s.png"), read_file(d / "s7.png"));  // the same class, noise and weights
+  EXPECT_EQ(run_cli("sample --run " + q(d / "r") + " --class Hat --out " + q(d / "x.png"), &out), 1);
+  EXPECT_NE(out.find("--class 'Hat': expected a class name or an index 0..9"), std::string::npos) << out;
+  EXPECT_NE(out.find("7=Sneaker"), std::string::npos) << out;
+  ASSERT_EQ(run_cli("interpolate --run " + q(d / "r") + " --classes Sneaker,Bag --rows 2 --steps 5 --out " + q(d / "ci.png"), &out), 0) << out;
+  EXPECT_EQ(decode_image(d / "ci.png").width, 5 * (28 + 2) + 2);
+  ASSERT_EQ(run_cli("eval --real fashion-mnist --fake " + q(d / "r") + " --features fashion --metrics fid --n 200 --json --no-cache", &out), 0) << out;
+  auto j = nlohmann::json::parse(out.substr(out.find('{')));
+  ASSERT_TRUE(j.contains("class_accuracy")) << out;
+  EXPECT_GE(j["class_accuracy"].get<double>(), 0.0);
+  EXPECT_LE(j["class_accuracy"].get<double>(), 1.0);
+  ASSERT_TRUE(j.contains("per_class"));
+  EXPECT_EQ(j["per_class"].size(), 10u);
+  EXPECT_TRUE(j["per_class"]["3"].contains("fid"));
+  // An unconditional run refuses --class.
+  ASSERT_EQ(run_cli("train -q --config " + q(tiny_config(d)) + " --out " + q(d / "u") + " --max-steps 2", &out), 0) << out;
+  EXPECT_EQ(run_cli("sample --run " + q(d / "u") + " --class 1 --out " + q(d / "u.png"), &out), 1);
+  EXPECT_NE(out.find("is unconditional"), std::string::npos) << out;
 }
 
 TEST(Cli, TimeLimitStopsCleanlyWithACheckpoint) {

@@ -212,3 +212,109 @@ TEST(Conditional, ProjectionAndAcGanGenerateTheRequestedClass) {
     EXPECT_GE(rate, 0.9) << cond;
   }
 }
+
+namespace {
+Config progan() {
+  Config c;
+  c.set("model.name", "progan");
+  c.set("model.g_channels", "8");
+  c.set("model.d_channels", "8");
+  c.set("model.z_dim", "16");
+  c.set("model.mbstd_group", "4");
+  return c;
+}
+void set_growth(GanModels& m, int64_t level, double alpha) {
+  dynamic_cast<Growable&>(*m.g).set_growth({level, alpha});
+  dynamic_cast<Growable&>(*m.d).set_growth({level, alpha});
+}
+}  // namespace
+
+TEST(Progressive, ScheduleFadesInThenStabilisesEachLevel) {
+  // 4x4 for 10 steps; level 1 fades in over steps 10-19, stabilises 20-29; level 2 fades 30-39, then stays.
+  EXPECT_EQ(growth_at(0, 10, 2), (Growth{0, 1.0}));
+  EXPECT_EQ(growth_at(9, 10, 2), (Growth{0, 1.0}));
+  EXPECT_EQ(growth_at(10, 10, 2), (Growth{1, 0.0}));
+  EXPECT_EQ(growth_at(15, 10, 2), (Growth{1, 0.5}));
+  EXPECT_EQ(growth_at(20, 10, 2), (Growth{1, 1.0}));
+  EXPECT_EQ(growth_at(29, 10, 2), (Growth{1, 1.0}));
+  EXPECT_EQ(growth_at(32, 10, 2), (Growth{2, 0.2}));
+  EXPECT_EQ(growth_at(40, 10, 2), (Growth{2, 1.0}));
+  EXPECT_EQ(growth_at(1000, 10, 2), (Growth{2, 1.0}));
+}
+
+TEST(Progressive, EqualisedLearningRateAndPixelNorm) {
+  torch::manual_seed(0);
+  EqualizedConv2d conv(8, 4, 3, 1);
+  EXPECT_DOUBLE_EQ(conv->scale(), std::sqrt(2.0) / std::sqrt(8.0 * 9.0));
+  // Stored weights are N(0, 1); the layer computes with weight * sqrt(2) / sqrt(fan_in).
+  EXPECT_NEAR(conv->weight.std().item<double>(), 1.0, 0.15);
+  auto x = torch::randn({2, 8, 5, 5});
+  EXPECT_TRUE(torch::allclose(conv->forward(x), torch::conv2d(x, conv->weight * conv->scale(), conv->bias, 1, 1), 1e-5, 1e-6));
+  EqualizedLinear lin(10, 3, 1.0);
+  EXPECT_DOUBLE_EQ(lin->scale(), 1.0 / std::sqrt(10.0));
+  auto v = torch::randn({4, 10});
+  EXPECT_TRUE(torch::allclose(lin->forward(v), torch::linear(v, lin->weight / std::sqrt(10.0), lin->bias), 1e-5, 1e-6));
+  auto p = pixel_norm(torch::randn({3, 6, 4, 4}) * 5);
+  EXPECT_TRUE(torch::allclose(p.pow(2).mean(1), torch::ones({3, 4, 4}), 1e-4, 1e-4));
+}
+
+TEST(Progressive, FullResolutionAtEveryLevelAndFadeInBlends) {
+  torch::manual_seed(1);
+  DataSpec spec{"t", {1, 32, 32}, 0, {}};
+  auto m = create_models(progan(), spec);
+  m.g->eval();
+  auto z = torch::randn({4, 16});
+  for (int64_t level = 0; level <= 3; ++level) {
+    set_growth(m, level, 1.0);
+    auto x = m.g->forward(z);
+    EXPECT_EQ(x.sizes(), (std::vector<int64_t>{4, 1, 32, 32}));
+    // Level l has 4 * 2^l distinct pixels per side: blocks of 2^(3-l) equal pixels.
+    const int64_t f = int64_t(1) << (3 - level);
+    auto coarse = torch::nn::functional::avg_pool2d(x, torch::nn::functional::AvgPool2dFuncOptions(f));
+    auto back = torch::nn::functional::interpolate(
+        coarse, torch::nn::functional::InterpolateFuncOptions().scale_factor(std::vector<double>{double(f), double(f)}).mode(torch::kNearest));
+    EXPECT_TRUE(torch::allclose(x, back, 1e-5, 1e-6)) << level;
+    EXPECT_EQ(m.d->forward(x).sizes(), (std::vector<int64_t>{4}));
+  }
+  // G at alpha = 0 of level 2 is exactly level 1's output; at 0.5 the mean of alpha 0 and 1.
+  set_growth(m, 1, 1.0);
+  auto prev = m.g->forward(z);
+  set_growth(m, 2, 0.0);
+  auto a0 = m.g->forward(z);
+  set_growth(m, 2, 1.0);
+  auto a1 = m.g->forward(z);
+  set_growth(m, 2, 0.5);
+  auto a5 = m.g->forward(z);
+  EXPECT_TRUE(torch::allclose(a0, prev, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(a5, 0.5 * (a0 + a1), 1e-5, 1e-6));
+  EXPECT_GT((a1 - a0).abs().max().item<double>(), 1e-3);
+  // D at alpha = 0 of level 2 judges like level 1; real images are cross-faded the same way as G's output.
+  auto img = torch::randn({4, 1, 32, 32});
+  set_growth(m, 1, 1.0);
+  auto d1 = m.d->forward(img);
+  auto r1 = m.d->prepare_real(img);
+  set_growth(m, 2, 0.0);
+  EXPECT_TRUE(torch::allclose(m.d->forward(img), d1, 1e-4, 1e-5));
+  auto r0 = m.d->prepare_real(img);
+  set_growth(m, 2, 1.0);
+  auto rf = m.d->prepare_real(img);
+  set_growth(m, 2, 0.5);
+  auto rh = m.d->prepare_real(img);
+  // What D looks at (level 2: 16x16, the 32x32 input averaged 2x2) blends linearly in alpha.
+  namespace F = torch::nn::functional;
+  auto at16 = [](const torch::Tensor& t) { return F::avg_pool2d(t, F::AvgPool2dFuncOptions(2)); };
+  EXPECT_TRUE(torch::allclose(at16(rh), 0.5 * (at16(r0) + at16(rf)), 1e-5, 1e-6));
+  // At alpha = 0 the real images D sees at level 2 carry only level 1's 8x8 detail: 4x4 blocks of equal pixels.
+  auto level1_view = F::interpolate(F::avg_pool2d(img, F::AvgPool2dFuncOptions(4)),
+                                    F::InterpolateFuncOptions().scale_factor(std::vector<double>{4.0, 4.0}).mode(torch::kNearest));
+  EXPECT_TRUE(torch::allclose(r0, level1_view, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(r1, img, 0, 0));  // not fading: the images as they are
+  // Level and alpha are buffers: an EMA copy or a checkpoint carries them.
+  set_growth(m, 2, 0.25);
+  auto copy = create_models(progan(), spec);
+  copy_weights(*copy.g, *m.g);
+  EXPECT_EQ(dynamic_cast<Growable&>(*copy.g).growth(), (Growth{2, 0.25}));
+  EXPECT_NE(test::error_message([&] { set_growth(m, 4, 1.0); }).find("level 4"), std::string::npos);
+  DataSpec odd{"t", {1, 28, 28}, 0, {}};
+  EXPECT_NE(test::error_message([&] { create_models(progan(), odd); }).find("data.resolution=28"), std::string::npos);
+}

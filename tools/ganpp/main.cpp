@@ -3,12 +3,14 @@
 #include <iostream>
 
 #include "commands.h"
+#include "launch.h"
 #include "ganpp/core/error.h"
 #include "ganpp/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ganpp " GANPP_VERSION " - train, sample and export generative adversarial networks (LibTorch)"};
   app.require_subcommand(1);
+  ganpp::cli::set_command_line(argc, argv);
   app.set_version_flag("--version", GANPP_VERSION);
   ganpp::cli::add_train(app);
   ganpp::cli::add_resume(app);

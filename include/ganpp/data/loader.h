@@ -30,8 +30,11 @@ struct LoaderState {
 // randomness is keyed by (seed, epoch, position), so restoring a state reproduces the same batches exactly.
 class Loader {
  public:
+  // Data-parallel workers: `batch_size` is the global batch; shard `shard` of `shards` gets its rows
+  // [shard * batch_size / shards, (shard + 1) * batch_size / shards) of every global batch (and only loads those),
+  // so N workers see exactly the samples one process would, whatever N.
   Loader(std::shared_ptr<Dataset> dataset, int64_t batch_size, uint64_t seed, AugmentOptions aug = {},
-         int prefetch = 2);
+         int prefetch = 2, int shard = 0, int shards = 1);
   ~Loader();
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
@@ -54,6 +57,7 @@ class Loader {
 
   std::shared_ptr<Dataset> dataset_;
   int64_t batch_size_;
+  int shard_ = 0, shards_ = 1;
   uint64_t seed_;
   AugmentOptions aug_;
   size_t prefetch_;

@@ -40,6 +40,30 @@ class DiscriminatorImpl : public torch::nn::Module {
   virtual std::pair<torch::Tensor, torch::Tensor> forward_aux(const torch::Tensor& x, const torch::Tensor& labels = {}) {
     return {forward(x, labels), torch::Tensor()};
   }
+  // Real images as D should see them (a progressive D cross-fades them between resolutions during a fade-in).
+  virtual torch::Tensor prepare_real(const torch::Tensor& x) { return x; }
+};
+
+// Progressive growing (Karras et al. 2018): where training stands. Level l works at base * 2^l pixels; during a
+// fade-in alpha ramps 0 -> 1 and the new level is blended with the upsampled output of the previous one.
+struct Growth {
+  int64_t level = 0;
+  double alpha = 1.0;
+  bool operator==(const Growth& o) const { return level == o.level && alpha == o.alpha; }
+};
+// The schedule as a pure function of the G step (so that a resumed run continues exactly): phase 0 trains level 0;
+// then each level has a fade-in phase and a stabilisation phase of `steps_per_phase` G steps each; after the last
+// level's fade-in it stays at (max_level, 1).
+Growth growth_at(int64_t step, int64_t steps_per_phase, int64_t max_level);
+
+// A network that grows: the task sets its level and alpha before every step. They are stored as buffers, so EMA
+// copies, checkpoints and sampling see the same stage.
+class Growable {
+ public:
+  virtual ~Growable() = default;
+  virtual void set_growth(const Growth& g) = 0;
+  virtual Growth growth() const = 0;
+  virtual int64_t max_level() const = 0;
 };
 
 // Labels for n conditional samples, class-balanced and deterministic: 0, 1, ..., K-1, 0, 1, ... (a grid with K

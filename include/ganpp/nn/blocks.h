@@ -1,7 +1,10 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <cmath>
 #include <memory>
+
+#include "ganpp/nn/layers.h"
 
 namespace ganpp {
 
@@ -20,7 +23,7 @@ class ConditionalBatchNorm2dImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels = {});
   int64_t classes() const { return classes_; }
 
-  torch::nn::BatchNorm2d bn{nullptr};
+  SyncBatchNorm2d bn{nullptr};
   torch::nn::Embedding gamma{nullptr}, beta{nullptr};
 
  private:
@@ -84,6 +87,36 @@ class ClassHeadImpl : public torch::nn::Module {
   torch::nn::AnyModule aux_;
 };
 TORCH_MODULE(ClassHead);
+
+// Equalised learning rate (Karras et al. 2018): weights stored ~ N(0, 1) and scaled at run time by
+// gain / sqrt(fan_in), so that Adam's per-parameter step sizes act alike on every layer. Bias starts at 0.
+class EqualizedConv2dImpl : public torch::nn::Module {
+ public:
+  EqualizedConv2dImpl(int64_t in, int64_t out, int64_t k, int64_t padding, double gain = std::sqrt(2.0));
+  torch::Tensor forward(const torch::Tensor& x);
+  double scale() const { return scale_; }
+  torch::Tensor weight, bias;
+
+ private:
+  int64_t padding_;
+  double scale_;
+};
+TORCH_MODULE(EqualizedConv2d);
+
+class EqualizedLinearImpl : public torch::nn::Module {
+ public:
+  EqualizedLinearImpl(int64_t in, int64_t out, double gain = std::sqrt(2.0));
+  torch::Tensor forward(const torch::Tensor& x);
+  double scale() const { return scale_; }
+  torch::Tensor weight, bias;
+
+ private:
+  double scale_;
+};
+TORCH_MODULE(EqualizedLinear);
+
+// Pixelwise feature normalisation: x / sqrt(mean over channels of x^2 + 1e-8).
+torch::Tensor pixel_norm(const torch::Tensor& x);
 
 // Checks labels for a conditional network: int64 [B] with values in [0, classes), or float class weights [B, classes]
 // (a conditional G mixes the classes' embeddings: class interpolation).

@@ -1,6 +1,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "ganpp/core/distributed.h"
+
 #include <string>
 #include <vector>
 
@@ -17,7 +19,8 @@ class DiffAugment {
   explicit DiffAugment(const std::string& policy);  // comma-separated op names; "" = off
   bool enabled() const { return !ops_.empty(); }
   const std::vector<std::string>& ops() const { return ops_; }
-  torch::Tensor operator()(const torch::Tensor& x, double p, torch::Generator& gen) const;
+  // `shard`: x is part of a data-parallel global batch; per-sample randomness is drawn for the whole batch.
+  torch::Tensor operator()(const torch::Tensor& x, double p, torch::Generator& gen, const BatchShard& shard = {}) const;
 
  private:
   std::vector<std::string> ops_;

@@ -36,6 +36,26 @@ void push_layer(torch::nn::Sequential& seq, Holder layer, bool sn) {
   else seq->push_back(layer);
 }
 
+// Batch norm whose batch statistics span every data-parallel worker (current_process_group()) in training mode:
+// the per-channel sums and sums of squares are all-reduced (in float64), so N workers with batch B normalise like one
+// process with batch N*B, gradients included. The same parameters, buffers, names and arithmetic as
+// torch::nn::BatchNorm2d (checkpoints interchange); in a single process, in eval mode or with sync = false it
+// computes exactly what BatchNorm2d computes.
+class SyncBatchNorm2dImpl : public torch::nn::Module {
+ public:
+  explicit SyncBatchNorm2dImpl(const torch::nn::BatchNorm2dOptions& o, bool sync = true);
+  explicit SyncBatchNorm2dImpl(int64_t channels) : SyncBatchNorm2dImpl(torch::nn::BatchNorm2dOptions(channels)) {}
+  torch::Tensor forward(const torch::Tensor& x);
+  void pretty_print(std::ostream& os) const override;
+
+  torch::nn::BatchNorm2dOptions options;
+  torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+
+ private:
+  bool sync_;
+};
+TORCH_MODULE(SyncBatchNorm2d);
+
 // Minibatch standard deviation (Karras et al. 2018): appends one feature map with the mean over channels and
 // pixels of the per-group standard deviation of the features. Groups of `group` samples (the batch size must be
 // divisible by min(group, batch)).

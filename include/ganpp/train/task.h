@@ -56,6 +56,9 @@ double grad_norm(const torch::nn::Module& m);
 // Gradient norm of each parameter, keyed "<prefix>/<name>".
 void layer_grad_norms(const torch::nn::Module& m, const std::string& prefix, std::map<std::string, double>& out);
 void set_requires_grad(torch::nn::Module& m, bool on);
+// Drops the gradients of `m`'s parameters (set to none, not zero): a parameter that takes no part in a step gets no
+// optimiser update in it, the same in a continuing and in a resumed process (checkpoints hold no gradients).
+void clear_grads(torch::nn::Module& m);
 
 // Adam state (moments, step counts, learning rates) to/from an archive, parameter by parameter.
 void put_adam(Archive& a, const std::string& prefix, torch::optim::Adam& opt);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ganpp/core/config.h"
+#include "ganpp/core/distributed.h"
 #include "ganpp/data/loader.h"
 #include "ganpp/io/archive.h"
 #include "ganpp/metrics/features.h"
@@ -64,6 +65,8 @@ class Trainer {
   Config cfg_;
   std::filesystem::path dir_;
   TrainerOptions opt_;
+  std::shared_ptr<ProcessGroup> pg_;  // data-parallel workers (null in a single process)
+  bool main_ = true;                  // rank 0: logs, samples, evaluates and checkpoints
   std::shared_ptr<Dataset> data_;
   std::unique_ptr<Loader> loader_;
   std::shared_ptr<Task> task_;
