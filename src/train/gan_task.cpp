@@ -51,6 +51,7 @@ class GanTask : public Task {
     classes_ = g_->num_classes();
     acgan_ = parse_conditioning(cfg.get_str("model.conditional")) == Conditioning::AcGan;
     acgan_weight_ = cfg.get_float("loss.acgan_weight");
+    acgan_fake_ = cfg.get_bool("loss.acgan_fake");
     g_grow_ = dynamic_cast<Growable*>(g_.get());
     d_grow_ = dynamic_cast<Growable*>(d_.get());
     grow_steps_ = cfg.get_int("model.grow_steps");
@@ -160,7 +161,9 @@ class GanTask : public Task {
     auto loss = adv;
     torch::Tensor gp, r1, r2, cls = class_loss(real_cls, y_real);
     if (cls.defined()) {
-      cls = cls + class_loss(fake_cls, y_fake);
+      // The auxiliary classifier learns from real images (and from fakes only with loss.acgan_fake: then G and D
+      // can agree on class codes the images do not show).
+      if (acgan_fake_) cls = cls + class_loss(fake_cls, y_fake);
       loss = loss + acgan_weight_ * cls;
     }
     if (gp_ > 0) {
@@ -311,7 +314,7 @@ class GanTask : public Task {
   bool reuse_fake_ = true, layer_norms_ = false, ada_enabled_ = false;
   double gp_ = 0, gp_center_ = 1, r1_ = 0, r2_ = 0, drift_ = 0, clip_ = 0, noise_std_ = 0, clip_grad_ = 0;
   int64_t reg_every_ = 1, noise_steps_ = 0, pack_ = 1, d_steps_ = 0, classes_ = 0;
-  bool acgan_ = false;
+  bool acgan_ = false, acgan_fake_ = false;
   double acgan_weight_ = 1;
   torch::Tensor fake_labels_;
   std::shared_ptr<ProcessGroup> pg_;

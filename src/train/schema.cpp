@@ -71,6 +71,9 @@ Schema build_schema() {
   s.add("loss.drift", T::Float, "0", "drift penalty epsilon * E[D(real)^2] (ProGAN uses 0.001)").min = 0;
   s.add("loss.clip", T::Float, "0", "WGAN weight clipping: clamp D's weights to [-c, c] after each step (0 = off)").min = 0;
   s.add("loss.acgan_weight", T::Float, "1", "model.conditional=acgan: weight of the class cross-entropy in D's and G's losses").min = 0;
+  s.add("loss.acgan_fake", T::Bool, "false",
+        "model.conditional=acgan: D's classifier also learns the requested labels of fakes (the original AC-GAN; it "
+        "lets G and D agree on class codes the images do not show)");
   s.key_range("loss.label_smoothing", 0, 0.5,
               s.add("loss.label_smoothing", T::Float, "0", "one-sided label smoothing: real target 1 - s (likelihood losses)"));
   s.add("loss.instance_noise", T::Float, "0", "std of Gaussian noise added to D's inputs (real and fake)").min = 0;

@@ -5,7 +5,8 @@
 #
 #   bash tests/reliability/kill_resume.sh [KILLS=20] [GANPP=build/ganpp]
 #
-# Runs two configs: a plain DCGAN, and a DCGAN with ADA (adaptive augmentation probability) and EMA of G.
+# Runs three configs: a plain DCGAN, a DCGAN with ADA (adaptive augmentation probability) and EMA of G, and a
+# progressive-growing WGAN-GP run whose kills land mid-fade too.
 # Each config takes ~2-4 minutes on a 2-core machine. Exits non-zero on the first mismatch or corrupt checkpoint.
 set -euo pipefail
 KILLS=${1:-20}
@@ -53,12 +54,12 @@ metrics_lines() { if [ -f "$1/metrics.jsonl" ]; then wc -l < "$1/metrics.jsonl";
 
 tensor_lines() { "$GANPP" inspect --tensors "$1" | grep '^tensor '; }
 
-one_config() {  # $1 = name, $2 = extra YAML
-  local name=$1 dir="$WORK/$1" cfg="$WORK/$1.yaml"
+one_config() {  # $1 = name, $2 = extra YAML, $3 = extra `ganpp train` arguments (--set ...)
+  local name=$1 dir="$WORK/$1" cfg="$WORK/$1.yaml" sets=${3:-}
   write_config "$cfg" "$2"
   echo "== $name: uninterrupted reference run"
   local t0=$SECONDS
-  "$GANPP" train -q --config "$cfg" --out "$dir/ref"
+  "$GANPP" train -q --config "$cfg" --out "$dir/ref" $sets
   local ref_s=$((SECONDS - t0))
   echo "   ${ref_s} s"
   local run="$dir/killed" kills=0 during_write=0 pid
@@ -66,7 +67,7 @@ one_config() {  # $1 = name, $2 = extra YAML
     if compgen -G "$run/checkpoints/*.ckpt" > /dev/null; then
       "$GANPP" resume -q --run "$run" & pid=$!
     else
-      "$GANPP" train -q --config "$cfg" --out "$run" & pid=$!
+      "$GANPP" train -q --config "$cfg" --out "$run" $sets & pid=$!
     fi
     if [ $((kills % 2)) -eq 1 ]; then
       # Kill while a checkpoint write is in flight: poll (bash builtins only, no forks) for its temporary file.
@@ -150,5 +151,12 @@ one_config ada-ema "augment:
 ema:
   enabled: true
   decay: 0.99"
+# Progressive growing with WGAN-GP: 16x16 in three levels, each fade-in and stabilisation 100 steps, so kills land
+# mid-fade as well as between phases.
+one_config progan-fade "ema:
+  enabled: true
+  decay: 0.99" "--set model.name=progan --set data.resolution=16 --set model.grow_steps=100 --set loss.name=wgan-gp
+  --set loss.drift=0.001 --set model.mbstd_group=4 --set optim.beta1=0 --set optim.beta2=0.99 --set model.g_channels=16
+  --set model.d_channels=16"
 echo "== all configs passed"; cat "$WORK/summary.txt"
 rm -rf "$WORK"
