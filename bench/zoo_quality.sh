@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Image-synthesis quality at equal wall-clock budgets on Fashion-MNIST: ganpp's DCGAN (configs/dcgan-fashion.yaml),
-# class-conditional DCGAN (configs/cdcgan-fashion.yaml), SNGAN-ResNet (configs/sngan-fashion.yaml), progressive
+# class-conditional DCGANs (configs/cdcgan-fashion.yaml: projection D; configs/acgan-fashion.yaml: AC-GAN), SNGAN-ResNet (configs/sngan-fashion.yaml), progressive
 # growing (configs/progan-fashion.yaml) and a plain
 # DCGAN written in PyTorch-Python (bench/python/dcgan_fashion.py), each trained for MINUTES of wall time on THREADS
 # threads, one after the other, then scored alike with ganpp's Fashion-MNIST evaluator (evaluators/fashion.ganpp):
@@ -14,7 +14,7 @@ set -euo pipefail
 OUT=${1:-bench-out/zoo}; MINUTES=${2:-8}; THREADS=${3:-$(nproc)}; N=${4:-10000}
 mkdir -p "$OUT"
 echo "$(date -u +%F) $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $MINUTES min each, $THREADS threads"
-for cfg in ${MODELS:-dcgan-fashion cdcgan-fashion sngan-fashion progan-fashion}; do
+for cfg in ${MODELS:-dcgan-fashion cdcgan-fashion acgan-fashion sngan-fashion progan-fashion}; do
   rm -rf "${OUT:?}/$cfg"
   build/ganpp train -q --config "configs/$cfg.yaml" --out "$OUT/$cfg" --max-minutes "$MINUTES" --threads "$THREADS"
   echo "$cfg: $(tail -1 "$OUT/$cfg/metrics.jsonl" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["step"], "steps")')"
@@ -23,7 +23,7 @@ if [ -z "${SKIP_PYTHON:-}" ]; then
   rm -rf "${OUT:?}/python-dcgan"
   /usr/bin/python3 bench/python/dcgan_fashion.py --minutes "$MINUTES" --threads "$THREADS" --n "$N" --out "$OUT/python-dcgan" | tail -2
 fi
-for cfg in ${MODELS:-dcgan-fashion cdcgan-fashion sngan-fashion progan-fashion}; do
+for cfg in ${MODELS:-dcgan-fashion cdcgan-fashion acgan-fashion sngan-fashion progan-fashion}; do
   build/ganpp eval --real fashion-mnist --fake "$OUT/$cfg" --features fashion --metrics fid,kid,pr,dc,is --n "$N" \
     --threads "$THREADS" --json > "$OUT/$cfg.json" 2> /dev/null
 done
@@ -34,7 +34,7 @@ build/ganpp eval --real "fashion-mnist@$OUT/dcgan-fashion" --fake "$OUT/python-d
 import json, sys
 out = sys.argv[1]
 rows = [("ganpp DCGAN (dcgan-fashion)", "dcgan-fashion"), ("ganpp conditional DCGAN, projection (cdcgan-fashion)", "cdcgan-fashion"),
-        ("ganpp SNGAN-ResNet (sngan-fashion)", "sngan-fashion"), ("ganpp progressive growing (progan-fashion)", "progan-fashion"),
+        ("ganpp conditional DCGAN, AC-GAN (acgan-fashion)", "acgan-fashion"), ("ganpp SNGAN-ResNet (sngan-fashion)", "sngan-fashion"), ("ganpp progressive growing (progan-fashion)", "progan-fashion"),
         ("PyTorch-Python DCGAN (bench/python/dcgan_fashion.py)", "python-dcgan")]
 base = json.load(open(f"{out}/python-dcgan.json"))["fid"]
 print("| model | FID | FID / Python | KID x1e3 | precision | recall | density | coverage | IS | class acc |")

@@ -213,6 +213,17 @@ TEST(Cli, ConditionalRunSamplesARequestedClassAndEvalReportsClassAccuracy) {
   EXPECT_NE(out.find("is unconditional"), std::string::npos) << out;
 }
 
+TEST(Cli, EveryPresetLoads) {
+  int n = 0;
+  for (auto& e : fs::directory_iterator(fs::path(GANPP_SOURCE_DIR) / "configs")) {
+    if (e.path().extension() != ".yaml") continue;
+    std::string out;
+    EXPECT_EQ(run_cli("config --config " + q(e.path()), &out), 0) << e.path() << ": " << out;
+    ++n;
+  }
+  EXPECT_GE(n, 9);
+}
+
 TEST(Cli, TimeLimitStopsCleanlyWithACheckpoint) {
   auto d = test::temp_dir("cli_time");
   std::string out;
