@@ -19,6 +19,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
+# The same networks as the step-time baseline (this folder is on sys.path when the script runs).
+from dcgan32 import discriminator, generator
+
 
 def load_fashion():
     with gzip.open("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", "rb") as f:
@@ -26,22 +29,6 @@ def load_fashion():
     x = torch.full((len(data), 1, 32, 32), -1.0)
     x[:, :, 2:30, 2:30] = torch.from_numpy(data.astype(np.float32)) / 127.5 - 1
     return x
-
-
-def generator(z=100, c=64):
-    return nn.Sequential(
-        nn.ConvTranspose2d(z, c * 4, 4, 1, 0, bias=False), nn.BatchNorm2d(c * 4), nn.ReLU(True),
-        nn.ConvTranspose2d(c * 4, c * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 2), nn.ReLU(True),
-        nn.ConvTranspose2d(c * 2, c, 4, 2, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(True),
-        nn.ConvTranspose2d(c, 1, 4, 2, 1, bias=False), nn.Tanh())
-
-
-def discriminator(c=64):
-    return nn.Sequential(
-        nn.Conv2d(1, c, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(c * 2, c * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 4), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(c * 4, 1, 4, 1, 0, bias=False), nn.Flatten(0))
 
 
 def init(m):

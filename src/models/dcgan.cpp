@@ -3,6 +3,7 @@
 #include "ganpp/core/error.h"
 #include "ganpp/models/conditional.h"
 #include "ganpp/models/gan.h"
+#include "ganpp/models/stages.h"
 #include "ganpp/nn/conv_transpose.h"
 #include "ganpp/nn/layers.h"
 
@@ -11,21 +12,11 @@ namespace nn = torch::nn;
 namespace ganpp {
 namespace {
 
-// Number of stride-2 stages and the starting spatial size for a square resolution: 28 = 7*2^2, 32 = 4*2^3 ...
-std::pair<int64_t, int64_t> stages(int64_t res) {
-  for (int64_t base : {4, 7}) {
-    int64_t r = base, n = 0;
-    while (r < res) r *= 2, ++n;
-    if (r == res && n >= 1) return {n, base};
-  }
-  throw Error(fmt::format("model dcgan: data.resolution={} is not 4*2^n or 7*2^n (e.g. 28, 32, 64, 128)", res));
-}
-
 GanModels make_dcgan(const Config& cfg, const DataSpec& spec) {
   if (!spec.is_image()) throw Error(fmt::format("model dcgan needs image data; dataset '{}' yields vectors (use model.name=mlp)", spec.name));
   const int64_t c = spec.shape[0], res = spec.shape[1];
   if (spec.shape[1] != spec.shape[2]) throw Error("model dcgan needs square images");
-  auto [n_up, base] = stages(res);
+  auto [n_up, base] = resolution_stages(res, 1, "dcgan");
   const int64_t z = cfg.get_int("model.z_dim"), gch = cfg.get_int("model.g_channels"), dch = cfg.get_int("model.d_channels");
   const int64_t extra = cfg.get_int("model.depth");
   const bool d_bn = cfg.get_bool("model.d_batchnorm");

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "ganpp/core/error.h"
+#include "ganpp/models/stages.h"
 
 namespace ganpp {
 
@@ -20,6 +21,16 @@ torch::Tensor cycle_labels(int64_t n, int64_t num_classes) {
 torch::Tensor balanced_labels(int64_t n, int64_t num_classes, torch::Generator& gen) {
   auto perm = torch::randperm(n, gen, torch::kLong);
   return cycle_labels(n, num_classes).index_select(0, perm);
+}
+
+std::pair<int64_t, int64_t> resolution_stages(int64_t res, int64_t min_stages, const std::string& model) {
+  for (int64_t base : {4, 7}) {
+    int64_t r = base, n = 0;
+    while (r < res) r *= 2, ++n;
+    if (r == res && n >= min_stages) return {n, base};
+  }
+  throw Error(fmt::format("model {}: data.resolution={} is not 4*2^n or 7*2^n{} (e.g. 28, 32, 64, 128)", model, res,
+                          min_stages > 1 ? fmt::format(" with n >= {}", min_stages) : std::string()));
 }
 
 Growth growth_at(int64_t step, int64_t steps_per_phase, int64_t max_level) {

@@ -3,6 +3,7 @@
 #include "ganpp/core/error.h"
 #include "ganpp/models/conditional.h"
 #include "ganpp/models/gan.h"
+#include "ganpp/models/stages.h"
 #include "ganpp/nn/blocks.h"
 
 namespace nn = torch::nn;
@@ -15,14 +16,6 @@ namespace {
 //   D: ResBlockDown(first, down) -> (n_up - 2) x ResBlockDown(down) -> 2 x ResBlockDown -> ReLU -> sum over pixels
 //      -> linear -> score (+ projection / AC-GAN head); spectral norm on every D layer by default (model.spectral_norm).
 // Resolutions 4 * 2^n or 7 * 2^n with n >= 2 (28 = 7 * 4, 32 = 4 * 8, 64, 128 ...).
-std::pair<int64_t, int64_t> resnet_stages(int64_t res) {
-  for (int64_t base : {4, 7}) {
-    int64_t r = base, n = 0;
-    while (r < res) r *= 2, ++n;
-    if (r == res && n >= 2) return {n, base};
-  }
-  throw Error(fmt::format("model resnet: data.resolution={} is not 4*2^n or 7*2^n with n >= 2 (e.g. 28, 32, 64, 128)", res));
-}
 
 class ResNetGeneratorImpl : public GeneratorImpl {
  public:
@@ -123,7 +116,7 @@ GanModels make_resnet(const Config& cfg, const DataSpec& spec) {
     throw Error(fmt::format("model resnet needs image data; dataset '{}' yields vectors (use model.name=mlp)", spec.name));
   if (spec.shape[1] != spec.shape[2]) throw Error("model resnet needs square images");
   const int64_t c = spec.shape[0], res = spec.shape[1];
-  auto [n_up, base] = resnet_stages(res);
+  auto [n_up, base] = resolution_stages(res, 2, "resnet");
   const std::string sn = cfg.get_str("model.spectral_norm");
   const bool sn_g = sn == "g" || sn == "both", sn_d = sn == "d" || sn == "both";
   const Conditioning cond = parse_conditioning(cfg.get_str("model.conditional"));
