@@ -243,8 +243,10 @@ nlohmann::json evaluate(const EvalOptions& opt) {
     report["real"] = {{"source", real_spec}, {"samples", real_stats.n}};
   } else {
     fs::path cache = opt.cache ? feature_cache_path(real_spec, fx->describe(), opt.n) : fs::path();
-    if (!cache.empty() && fs::exists(cache) && load_npz(cache).count("labels")) {
-      auto a = load_npz(cache);
+    // A cache written before labels were stored is recomputed (per-class metrics need them).
+    std::map<std::string, torch::Tensor> a;
+    if (!cache.empty() && fs::exists(cache)) a = load_npz(cache);
+    if (a.count("features") && a.count("labels")) {
       real.stats.add(a.at("features"));
       real.feats.push_back(a.at("features"));
       if (a.at("labels").numel() > 0) real.labels.push_back(a.at("labels").to(torch::kLong));
