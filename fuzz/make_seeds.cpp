@@ -57,6 +57,12 @@ int main(int argc, char** argv) {
   // NumPy: a .npy and an .npz of FID-style statistics.
   put(out / "npz/vector.npy", ganpp::encode_npy(torch::arange(5, torch::kDouble)));
   ganpp::save_npz(out / "npz/stats.npz", {{"mu", torch::zeros({3}, torch::kDouble)}, {"sigma", torch::eye(3, torch::kDouble)}});
+  // Tables: a CSV with a text column, and metrics.jsonl lines with an event line.
+  put(out / "table/sweep.csv", "name,step,fid\nns,100,12.5\nhinge,200,nan\n");
+  put(out / "table/metrics.jsonl", "{\"step\":1,\"loss_d\":1.3}\n{\"event\":\"rollback\",\"step\":2}\n{\"step\":3,\"fid\":4}\n");
+  // Mixture layouts.
+  put(out / "layout/ring", "ring:8:1:0.01");
+  put(out / "layout/grid", "grid:5:2:0.05");
   std::cout << "seeds written to " << out.string() << "\n";
   return 0;
 }

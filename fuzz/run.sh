@@ -3,13 +3,13 @@
 # set time. Any crash, hang (>10 s per input), out-of-memory (>2 GiB) or sanitizer report stops that target and
 # leaves the input in fuzz/out/<target>/; copy it to tests/fuzz_regressions/<target>/ to make it a regression test.
 #
-#   bash fuzz/run.sh [SECONDS_PER_TARGET=600] [TARGETS="idx image yaml archive npz"] [JOBS=1]
+#   bash fuzz/run.sh [SECONDS_PER_TARGET=600] [TARGETS="idx image yaml archive npz table layout"] [JOBS=1]
 #
 # JOBS targets run at a time; NINJA_JOBS limits the build. Needs: clang-14 libclang-rt-14-dev (installed here if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-600}
-TARGETS=${2:-"idx image yaml archive npz"}
+TARGETS=${2:-"idx image yaml archive npz table layout"}
 JOBS=${3:-1}
 missing=()
 for p in clang-14 libclang-rt-14-dev; do

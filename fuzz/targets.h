@@ -7,9 +7,11 @@
 #include "ganpp/core/config.h"
 #include "ganpp/core/error.h"
 #include "ganpp/data/idx.h"
+#include "ganpp/data/toy.h"
 #include "ganpp/io/archive.h"
 #include "ganpp/io/image.h"
 #include "ganpp/io/npz.h"
+#include "ganpp/io/table.h"
 #include "ganpp/train/validate.h"
 
 namespace ganpp::fuzz {
@@ -44,6 +46,22 @@ inline void npz(const std::string& bytes) {
   } catch (const Error&) {
   }
   (void)decode_npz(bytes, "fuzz.npz");
+}
+
+// Numeric tables as `ganpp plot` reads them: CSV (header + rows) and JSON lines (metrics.jsonl).
+inline void table(const std::string& bytes) {
+  try {
+    (void)parse_csv_table(bytes, "fuzz.csv");
+  } catch (const Error&) {
+  }
+  (void)parse_jsonl_table(bytes, "fuzz.jsonl");
+}
+
+// 2-D mixture layouts (data.layout, `ganpp bench modes --data`): ring:N:R:SIGMA, grid:K:SPACING:SIGMA; a parsed
+// layout is sampled, as the dataset does.
+inline void layout(const std::string& bytes) {
+  auto m = Mixture2D::parse(bytes);
+  (void)m.sample(4, 0);
 }
 
 }  // namespace ganpp::fuzz

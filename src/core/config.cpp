@@ -76,6 +76,9 @@ void flatten(const YAML::Node& node, const std::string& prefix, const std::strin
              std::vector<std::pair<std::string, std::string>>& out) {
   if (node.IsMap()) {
     for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar())
+        throw Error(fmt::format("config{}{}: a key must be a plain name, got a {}", prefix.empty() ? "" : " section '" + prefix + "'",
+                                where(source), it->first.IsSequence() ? "list" : "mapping"));
       std::string k = it->first.as<std::string>();
       flatten(it->second, prefix.empty() ? k : prefix + "." + k, source, out);
     }
@@ -212,7 +215,11 @@ Config Config::from_yaml_string(const std::string& text, const std::string& sour
   if (root.IsNull()) return c;
   if (!root.IsMap()) throw Error(fmt::format("{}: expected a YAML mapping of config keys at the top level", source));
   std::vector<std::pair<std::string, std::string>> flat;
-  flatten(root, "", source, flat);
+  try {
+    flatten(root, "", source, flat);
+  } catch (const YAML::Exception& e) {
+    throw Error(fmt::format("{}: unreadable YAML structure: {}", source, e.what()));
+  }
   for (auto& [k, v] : flat) c.set(k, v, source);
   return c;
 }

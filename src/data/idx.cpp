@@ -1,6 +1,7 @@
 #include "ganpp/data/idx.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <zlib.h>
 
 #include "ganpp/core/error.h"
@@ -45,19 +46,24 @@ IdxArray parse_idx(const std::string& bytes, const std::string& source) {
   if (bytes.size() < header)
     throw Error(fmt::format("IDX file '{}' is truncated inside its header ({} of {} bytes)", source, bytes.size(), header));
   IdxArray a;
-  uint64_t count = 1;
+  // The product of the non-zero dimensions is bounded before it can overflow (a zero dimension makes the count 0,
+  // but the tensor's shape still has to be allocatable).
+  constexpr uint64_t kMaxItems = uint64_t(1) << 40;
+  uint64_t count = 1, nonzero = 1;
   for (int i = 0; i < ndim; ++i) {
     const unsigned char* p = u8 + 4 + 4 * i;
     uint64_t d = (uint64_t(p[0]) << 24) | (uint64_t(p[1]) << 16) | (uint64_t(p[2]) << 8) | uint64_t(p[3]);
     a.dims.push_back(static_cast<int64_t>(d));
+    if (d > 0 && nonzero > kMaxItems / d)
+      throw Error(fmt::format("IDX file '{}' declares an absurd size (dimensions {})", source, fmt::join(a.dims, " x ")));
+    if (d > 0) nonzero *= d;
     count *= d;
-    if (count > (uint64_t(1) << 40)) throw Error(fmt::format("IDX file '{}' declares an absurd size", source));
   }
   if (bytes.size() - header != count)
     throw Error(fmt::format("IDX file '{}' is {}: header declares {} data bytes, file has {}", source,
                             bytes.size() - header < count ? "truncated" : "oversized", count, bytes.size() - header));
   a.data = torch::empty(a.dims, torch::kUInt8);
-  std::memcpy(a.data.data_ptr<uint8_t>(), u8 + header, count);
+  if (count > 0) std::memcpy(a.data.data_ptr<uint8_t>(), u8 + header, count);  // a zero dimension: no data
   return a;
 }
 

@@ -9,9 +9,16 @@
 
 namespace ganpp {
 
+namespace {
+// Beyond this many modes a layout is a typo, not a benchmark (and the centres would not fit in memory).
+constexpr int64_t kMaxModes = 10000;
+bool finite_positive(double v) { return std::isfinite(v) && v > 0; }
+}  // namespace
+
 Mixture2D Mixture2D::ring(int64_t n, double radius, double sigma) {
-  if (n < 1 || !(radius > 0) || !(sigma > 0))
-    throw Error(fmt::format("ring:{}:{}:{}: need at least 1 mode, radius > 0 and sigma > 0", n, radius, sigma));
+  if (n < 1 || n > kMaxModes || !finite_positive(radius) || !finite_positive(sigma))
+    throw Error(fmt::format("ring:{}:{}:{}: need 1 to {} modes and finite radius > 0 and sigma > 0", n, radius, sigma,
+                            kMaxModes));
   Mixture2D m;
   m.sigma = sigma;
   for (int64_t i = 0; i < n; ++i)
@@ -20,8 +27,9 @@ Mixture2D Mixture2D::ring(int64_t n, double radius, double sigma) {
 }
 
 Mixture2D Mixture2D::grid(int64_t k, double spacing, double sigma) {
-  if (k < 1 || !(spacing > 0) || !(sigma > 0))
-    throw Error(fmt::format("grid:{}:{}:{}: need k >= 1, spacing > 0 and sigma > 0", k, spacing, sigma));
+  if (k < 1 || k > kMaxModes || k * k > kMaxModes || !finite_positive(spacing) || !finite_positive(sigma))
+    throw Error(fmt::format("grid:{}:{}:{}: need k >= 1 with k*k <= {} modes, and finite spacing > 0 and sigma > 0", k,
+                            spacing, sigma, kMaxModes));
   Mixture2D m;
   m.sigma = sigma;
   double off = (k - 1) / 2.0;

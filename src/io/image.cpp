@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <png.h>
 
+#include <cctype>
 #include <cmath>
 
 #include "ganpp/core/config.h"
@@ -18,9 +19,38 @@ namespace fs = std::filesystem;
 
 namespace ganpp {
 
+namespace {
+
+// stb_image 2.27 reads the numbers of a binary PNM header (P5/P6) into an int with no overflow check (undefined
+// behaviour past 2^31, found by fuzzing): refuse header numbers of more than 9 digits before stb reads them.
+void check_pnm_header(const std::string& b, const std::string& source) {
+  if (b.size() < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return;
+  size_t i = 2;
+  auto space = [](char ch) { return std::isspace(static_cast<unsigned char>(ch)) != 0; };
+  for (const char* field : {"width", "height", "maximum value"}) {
+    while (i < b.size()) {  // whitespace and # comments, as stb skips them
+      if (space(b[i])) {
+        ++i;
+      } else if (b[i] == '#') {
+        while (i < b.size() && b[i] != '\n' && b[i] != '\r') ++i;
+      } else {
+        break;
+      }
+    }
+    const size_t start = i;
+    while (i < b.size() && std::isdigit(static_cast<unsigned char>(b[i]))) ++i;
+    if (i - start > 9)
+      throw Error(fmt::format("cannot decode image '{}': its PNM header {} has {} digits", source, field, i - start));
+    if (i == start) return;  // not a number: stb refuses the file itself
+  }
+}
+
+}  // namespace
+
 Image decode_image_bytes(const std::string& bytes, const std::string& source, int channels) {
   if (bytes.size() > static_cast<size_t>(INT32_MAX))
     throw Error(fmt::format("image '{}' is larger than 2 GiB", source));
+  check_pnm_header(bytes, source);
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()), &w, &h, &c))
     throw Error(fmt::format("cannot decode image '{}': {}", source, stbi_failure_reason()));

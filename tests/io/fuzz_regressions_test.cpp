@@ -18,7 +18,9 @@ TEST(FuzzRegressions, EverySavedInputParsesOrFailsWithAGanppError) {
       {"image", ganpp::fuzz::image},
       {"yaml", ganpp::fuzz::yaml},
       {"archive", ganpp::fuzz::archive},
-      {"npz", ganpp::fuzz::npz}};
+      {"npz", ganpp::fuzz::npz},
+      {"table", ganpp::fuzz::table},
+      {"layout", ganpp::fuzz::layout}};
   const fs::path root = fs::path(GANPP_SOURCE_DIR) / "tests/fuzz_regressions";
   int files = 0;
   for (auto& [name, run] : targets) {

@@ -1,0 +1,5 @@
+// 2-D mixture layouts (data.layout).
+#include "fuzz_common.h"
+#include "targets.h"
+
+GANPP_FUZZ_TARGET(ganpp::fuzz::layout(bytes))
