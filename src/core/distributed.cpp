@@ -88,6 +88,11 @@ class GlooGroup : public ProcessGroup {
   void all_reduce_sum(std::vector<torch::Tensor>& ts) override {
     run("all-reduce", [&] { pg_->allreduce(ts)->wait(); });
   }
+  std::unique_ptr<PendingCollective> all_reduce_sum_async(std::vector<torch::Tensor>& ts) override {
+    c10::intrusive_ptr<c10d::Work> work;
+    run("all-reduce", [&] { work = pg_->allreduce(ts); });
+    return std::make_unique<Pending>(this, std::move(work));
+  }
   torch::Tensor all_gather(const torch::Tensor& t) override {
     std::vector<std::vector<torch::Tensor>> out(1);
     for (int r = 0; r < world_; ++r) out[0].push_back(torch::empty_like(t));
@@ -106,6 +111,16 @@ class GlooGroup : public ProcessGroup {
   double comm_seconds() const override { return comm_s_; }
 
  private:
+  struct Pending : PendingCollective {
+    Pending(GlooGroup* g, c10::intrusive_ptr<c10d::Work> w) : group(g), work(std::move(w)) {}
+    void wait() override {
+      if (work) group->run("all-reduce", [&] { work->wait(); });
+      work.reset();
+    }
+    GlooGroup* group;
+    c10::intrusive_ptr<c10d::Work> work;
+  };
+
   static std::string first_line(const std::string& s) {
     auto nl = s.find('\n');
     return nl == std::string::npos ? s : s.substr(0, nl);
@@ -161,23 +176,81 @@ DistOptions DistOptions::from_env() {
 
 std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistOptions& opt) { return std::make_shared<GlooGroup>(opt); }
 
-void ProcessGroup::average_gradients(const std::vector<torch::Tensor>& params) {
-  std::vector<torch::Tensor> grads;
-  for (auto& p : params)
-    if (p.grad().defined()) grads.push_back(p.grad());
-  if (grads.empty() || world() == 1) return;
-  std::vector<torch::Tensor> flat{torch::cat([&] {
-    std::vector<torch::Tensor> v;
-    for (auto& g : grads) v.push_back(g.reshape({-1}));
-    return v;
-  }())};
-  all_reduce_sum(flat);
-  flat[0].div_(world());
-  int64_t off = 0;
+GradientBuckets::GradientBuckets(std::shared_ptr<ProcessGroup> pg, std::vector<torch::Tensor> params, int64_t bucket_bytes)
+    : pg_(std::move(pg)), params_(std::move(params)), slot_(params_.size()) {
+  for (size_t k = params_.size(); k-- > 0;) {
+    const auto& p = params_[k];
+    if (!p.requires_grad()) continue;
+    if (p.scalar_type() != torch::kFloat || !p.is_cpu())
+      throw Error("GradientBuckets: parameters must be float32 CPU tensors");
+    if (buckets_.empty() || buckets_.back().numel * 4 >= bucket_bytes) buckets_.emplace_back();
+    Bucket& b = buckets_.back();
+    slot_[k] = {buckets_.size() - 1, b.params.size()};
+    b.params.push_back(k);
+    b.offsets.push_back(b.numel);
+    b.numel += p.numel();
+  }
+  for (auto& b : buckets_) {
+    b.flat = torch::zeros({b.numel}, torch::kFloat);
+    b.io = {b.flat};
+    b.ready.assign(b.params.size(), false);
+  }
+  // The hooks outlive this object when the parameters do: they check that it still exists.
+  std::weak_ptr<bool> alive = alive_;
+  for (auto& b : buckets_)
+    for (size_t k : b.params)
+      params_[k].register_hook([this, k, alive](torch::Tensor g) {
+        if (!alive.expired()) on_grad(k, g);
+      });
+}
+
+void GradientBuckets::begin() {
+  for (auto& b : buckets_) {
+    std::fill(b.ready.begin(), b.ready.end(), false);
+    b.n_ready = 0;
+    b.work.reset();
+  }
+  launched_early_ = 0;
+  armed_ = true;
+}
+
+void GradientBuckets::on_grad(size_t k, const torch::Tensor& g) {
+  if (!armed_) return;
+  auto [bi, j] = slot_[k];
+  Bucket& b = buckets_[bi];
+  if (b.ready[j] || b.work)
+    throw Error(fmt::format("internal: parameter {} received two gradients in one backward pass", k));
   torch::NoGradGuard ng;
-  for (auto& g : grads) {
-    g.copy_(flat[0].narrow(0, off, g.numel()).view_as(g));
-    off += g.numel();
+  b.flat.narrow(0, b.offsets[j], g.numel()).copy_(g.reshape({-1}));
+  b.ready[j] = true;
+  if (++b.n_ready == b.params.size()) {
+    launch(b);
+    ++launched_early_;
+  }
+}
+
+void GradientBuckets::launch(Bucket& b) { b.work = pg_->all_reduce_sum_async(b.io); }
+
+void GradientBuckets::finish() {
+  armed_ = false;
+  for (auto& b : buckets_) {
+    if (b.work || b.n_ready == 0) continue;
+    for (size_t j = 0; j < b.params.size(); ++j)  // slots without a gradient this pass: defined, unused values
+      if (!b.ready[j]) b.flat.narrow(0, b.offsets[j], params_[b.params[j]].numel()).zero_();
+    launch(b);
+  }
+  torch::NoGradGuard ng;
+  const double w = double(pg_->world());
+  for (auto& b : buckets_) {
+    if (!b.work) continue;
+    b.work->wait();
+    b.work.reset();
+    b.flat.div_(w);
+    for (size_t j = 0; j < b.params.size(); ++j) {
+      if (!b.ready[j]) continue;
+      auto& p = params_[b.params[j]];
+      p.mutable_grad().copy_(b.flat.narrow(0, b.offsets[j], p.numel()).view_as(p));
+    }
   }
 }
 

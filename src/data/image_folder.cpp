@@ -49,6 +49,9 @@ class ImageFolderDataset : public Dataset {
     if (short_side < r_)
       throw Error(fmt::format("data.image_size={} is smaller than data.resolution={}", short_side, r_));
     random_crop_ = cfg.get_str("data.crop") == "random";
+    crops_ = cfg.get_int("data.crops_per_image");
+    if (crops_ > 1 && !random_crop_)
+      throw Error(fmt::format("data.crops_per_image={} needs data.crop=random (a centre crop is the same every time)", crops_));
     int channels = static_cast<int>(cfg.get_int("data.channels"));
 
     std::vector<fs::path> files;
@@ -87,14 +90,17 @@ class ImageFolderDataset : public Dataset {
     spec_.shape = {channels, r_, r_};
   }
 
-  int64_t size() const override { return stacked_.defined() ? stacked_.size(0) : static_cast<int64_t>(images_.size()); }
+  // With random crops, sample i is a crop of image i % N: an epoch holds crops_per_image crops of every image.
+  int64_t size() const override {
+    return stacked_.defined() ? stacked_.size(0) : crops_ * static_cast<int64_t>(images_.size());
+  }
   const DataSpec& spec() const override { return spec_; }
 
   torch::Tensor get(const std::vector<int64_t>& indices, const std::vector<uint64_t>& seeds) const override {
     if (stacked_.defined()) return to_unit_range(stacked_.index_select(0, torch::tensor(indices, torch::kLong)));
     std::vector<torch::Tensor> out;
     for (size_t i = 0; i < indices.size(); ++i) {
-      const auto& img = images_[static_cast<size_t>(indices[i])];
+      const auto& img = images_[static_cast<size_t>(image_of(indices[i]))];
       int64_t h = img.size(1), w = img.size(2);
       uint64_t s = mix64(seeds[i]);
       int64_t top = static_cast<int64_t>(unit_double(s) * double(h - r_ + 1));
@@ -106,10 +112,16 @@ class ImageFolderDataset : public Dataset {
 
   torch::Tensor labels(const std::vector<int64_t>& indices) const override {
     if (!labels_.defined()) return {};
-    return labels_.index_select(0, torch::tensor(indices, torch::kLong));
+    std::vector<int64_t> img(indices.size());
+    for (size_t i = 0; i < indices.size(); ++i) img[i] = image_of(indices[i]);
+    return labels_.index_select(0, torch::tensor(img, torch::kLong));
   }
 
  private:
+  int64_t image_of(int64_t index) const {
+    return stacked_.defined() ? index : index % static_cast<int64_t>(images_.size());
+  }
+
   torch::Tensor center_crop(const torch::Tensor& t) const {
     int64_t h = t.size(1), w = t.size(2);
     return t.narrow(1, (h - r_) / 2, r_).narrow(2, (w - r_) / 2, r_).contiguous();
@@ -117,6 +129,7 @@ class ImageFolderDataset : public Dataset {
 
   int64_t r_ = 0;
   bool random_crop_ = false;
+  int64_t crops_ = 1;
   std::vector<torch::Tensor> images_;
   torch::Tensor stacked_, labels_;
   DataSpec spec_;

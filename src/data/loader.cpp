@@ -8,7 +8,7 @@
 namespace ganpp {
 
 Loader::Loader(std::shared_ptr<Dataset> dataset, int64_t batch_size, uint64_t seed, AugmentOptions aug, int prefetch,
-               int shard, int shards)
+               int shard, int shards, bool balance_classes)
     : dataset_(std::move(dataset)), batch_size_(batch_size), shard_(shard), shards_(shards), seed_(seed), aug_(aug),
       prefetch_(static_cast<size_t>(std::max(prefetch, 0))) {
   if (batch_size_ < 1) throw Error(fmt::format("batch size must be at least 1, got {}", batch_size_));
@@ -17,20 +17,69 @@ Loader::Loader(std::shared_ptr<Dataset> dataset, int64_t batch_size, uint64_t se
   if (dataset_->size() < batch_size_)
     throw Error(fmt::format("dataset '{}' has {} samples, fewer than one batch of {} (lower train.batch_size)",
                             dataset_->spec().name, dataset_->size(), batch_size_));
+  if (balance_classes) {
+    const int64_t k = dataset_->spec().num_classes;
+    if (k < 1)
+      throw Error(fmt::format("data.balance_classes: dataset '{}' has no class labels", dataset_->spec().name));
+    std::vector<int64_t> all(static_cast<size_t>(dataset_->size()));
+    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+    auto y = dataset_->labels(all).to(torch::kLong).contiguous();
+    by_class_.resize(static_cast<size_t>(k));
+    for (int64_t i = 0; i < y.numel(); ++i) {
+      const int64_t c = y.data_ptr<int64_t>()[i];
+      if (c < 0 || c >= k) throw Error(fmt::format("dataset '{}': label {} of sample {} is outside 0..{}", dataset_->spec().name, c, i, k - 1));
+      by_class_[static_cast<size_t>(c)].push_back(i);
+    }
+    for (int64_t c = 0; c < k; ++c)
+      if (by_class_[static_cast<size_t>(c)].empty())
+        throw Error(fmt::format("data.balance_classes: class {} ('{}') of dataset '{}' has no samples", c,
+                                c < static_cast<int64_t>(dataset_->spec().class_names.size())
+                                    ? dataset_->spec().class_names[static_cast<size_t>(c)]
+                                    : std::to_string(c),
+                                dataset_->spec().name));
+  }
   start();
 }
 
 Loader::~Loader() { stop(); }
 
+namespace {
+
+void shuffle(std::vector<int64_t>& p, uint64_t s) {
+  for (size_t i = p.size(); i > 1; --i) {  // Fisher-Yates
+    s = mix64(s);
+    size_t j = static_cast<size_t>(unit_double(s) * double(i));
+    std::swap(p[i - 1], p[j]);
+  }
+}
+
+}  // namespace
+
 std::vector<int64_t> Loader::permutation(int64_t epoch) const {
+  const uint64_t s = mix64(seed_, static_cast<uint64_t>(epoch) + 0x5bd1e995ULL);
+  if (!by_class_.empty()) {
+    // Class-balanced epoch of the same length: class c takes its share of the slots (the remainder goes to classes
+    // in an order drawn per epoch), cycling through fresh permutations of its samples when it has too few.
+    const int64_t n = dataset_->size(), k = static_cast<int64_t>(by_class_.size());
+    std::vector<int64_t> order(static_cast<size_t>(k)), p;
+    for (int64_t c = 0; c < k; ++c) order[static_cast<size_t>(c)] = c;
+    shuffle(order, mix64(s, 0xC1A55ULL));
+    p.reserve(static_cast<size_t>(n));
+    for (int64_t r = 0; r < k; ++r) {
+      const int64_t c = order[static_cast<size_t>(r)];
+      const int64_t want = n / k + (r < n % k ? 1 : 0);
+      for (uint64_t cycle = 0, taken = 0; static_cast<int64_t>(taken) < want; ++cycle) {
+        std::vector<int64_t> pool = by_class_[static_cast<size_t>(c)];
+        shuffle(pool, mix64(mix64(s, static_cast<uint64_t>(c) + 1), cycle));
+        for (size_t i = 0; i < pool.size() && static_cast<int64_t>(taken) < want; ++i, ++taken) p.push_back(pool[i]);
+      }
+    }
+    shuffle(p, s);
+    return p;
+  }
   std::vector<int64_t> p(static_cast<size_t>(dataset_->size()));
   for (size_t i = 0; i < p.size(); ++i) p[i] = static_cast<int64_t>(i);
-  uint64_t s = mix64(seed_, static_cast<uint64_t>(epoch) + 0x5bd1e995ULL);
-  for (size_t i = p.size() - 1; i > 0; --i) {  // Fisher-Yates
-    s = mix64(s);
-    size_t j = static_cast<size_t>(unit_double(s) * double(i + 1));
-    std::swap(p[i], p[j]);
-  }
+  shuffle(p, s);
   return p;
 }
 

@@ -121,11 +121,13 @@ torch::Tensor MinibatchStdDevImpl::forward(const torch::Tensor& x) {
   const int64_t b = x.size(0), g = std::min(group_, b);
   if (b % g != 0)
     throw Error(fmt::format("minibatch stddev: batch {} is not divisible by the group size {}", b, g));
-  auto y = x.reshape({g, b / g, x.size(1), x.size(2), x.size(3)});
-  y = y - y.mean(0, true);
-  y = (y.pow(2).mean(0) + 1e-8).sqrt();   // [b/g, C, H, W]
+  // Groups of g consecutive samples: a data-parallel worker's rows of the global batch hold whole groups, so N
+  // workers compute the same statistics as one process with the whole batch.
+  auto y = x.reshape({b / g, g, x.size(1), x.size(2), x.size(3)});
+  y = y - y.mean(1, true);
+  y = (y.pow(2).mean(1) + 1e-8).sqrt();   // [b/g, C, H, W]
   y = y.mean({1, 2, 3});                  // [b/g]
-  y = y.view({1, b / g, 1, 1, 1}).expand({g, b / g, 1, x.size(2), x.size(3)}).reshape({b, 1, x.size(2), x.size(3)});
+  y = y.view({b / g, 1, 1, 1, 1}).expand({b / g, g, 1, x.size(2), x.size(3)}).reshape({b, 1, x.size(2), x.size(3)});
   return torch::cat({x, y}, 1);
 }
 

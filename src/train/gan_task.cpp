@@ -57,9 +57,12 @@ class GanTask : public Task {
     grow_steps_ = cfg.get_int("model.grow_steps");
     pg_ = current_process_group();
     if (pg_ && pg_->world() == 1) pg_.reset();
-    if (pg_) {  // data-parallel: identical replicas to start with
+    if (pg_) {  // data-parallel: identical replicas to start with, gradients averaged while backward runs
       pg_->broadcast_module(*g_);
       pg_->broadcast_module(*d_);
+      const auto bytes = static_cast<int64_t>(cfg.get_float("train.bucket_mb") * (1 << 20));
+      buckets_g_ = std::make_unique<GradientBuckets>(pg_, g_->parameters(), bytes);
+      buckets_d_ = std::make_unique<GradientBuckets>(pg_, d_->parameters(), bytes);
     }
   }
 
@@ -72,8 +75,11 @@ class GanTask : public Task {
     const BatchShard sh = shard_of(local);
     return sh.take(noise(sh.rows(local), *ctx.noise), local);
   }
-  void sync_gradients(torch::nn::Module& m) const {
-    if (pg_) pg_->average_gradients(m.parameters());
+  // loss.backward(); data-parallel workers average the gradients over ranks in buckets while it runs.
+  static void backward(const torch::Tensor& loss, GradientBuckets* buckets) {
+    if (buckets) buckets->begin();
+    loss.backward();
+    if (buckets) buckets->finish();
   }
 
   // Progressive models: level and alpha for this step (a pure function of the step: resume continues exactly).
@@ -182,8 +188,7 @@ class GanTask : public Task {
     }
     if (drift_ > 0) loss = loss + drift_ * real_out.pow(2).mean();
     clear_grads(*d_);
-    loss.backward();
-    sync_gradients(*d_);
+    backward(loss, buckets_d_.get());
     if (ctx.want_stats) {
       record(ctx, "grad_norm_d", grad_norm(*d_));
       if (layer_norms_ && ctx.stats) layer_grad_norms(*d_, "grad_norm_d", *ctx.stats);
@@ -245,9 +250,8 @@ class GanTask : public Task {
       if (ctx.want_stats) record(ctx, "loss_g_class", cls.item<double>());
     }
     clear_grads(*g_);
-    loss.backward();
+    backward(loss, buckets_g_.get());
     set_requires_grad(*d_, true);
-    sync_gradients(*g_);
     if (ctx.want_stats) {
       record(ctx, "grad_norm_g", grad_norm(*g_));
       if (layer_norms_ && ctx.stats) layer_grad_norms(*g_, "grad_norm_g", *ctx.stats);
@@ -318,6 +322,7 @@ class GanTask : public Task {
   double acgan_weight_ = 1;
   torch::Tensor fake_labels_;
   std::shared_ptr<ProcessGroup> pg_;
+  std::unique_ptr<GradientBuckets> buckets_g_, buckets_d_;
   Growable* g_grow_ = nullptr;
   Growable* d_grow_ = nullptr;
   int64_t grow_steps_ = 0;

@@ -27,6 +27,8 @@ Schema build_schema() {
   s.add("data.image_size", T::Int, "0", "image-folder: short side after resizing, before cropping (0 = data.resolution)").min = 0;
   s.add("data.crop", T::String, "center", "image-folder: center crop once, or a random crop per sample").choices = {"center", "random"};
   s.add("data.limit", T::Int, "0", "use only the first N samples (0 = all)").min = 0;
+  s.add("data.balance_classes", T::Bool, "false", "labelled data: each epoch draws every class equally often (small classes repeat)");
+  s.add("data.crops_per_image", T::Int, "1", "image-folder with data.crop=random: random crops per image and epoch (photo patches)").min = 1;
   s.key_range("data.hflip", 0, 1, s.add("data.hflip", T::Float, "0", "probability of a random horizontal flip"));
   s.key_range("data.rotate", 0, 1, s.add("data.rotate", T::Float, "0", "probability of a random rotation"));
   s.key_range("data.rotate_degrees", 0, 180, s.add("data.rotate_degrees", T::Float, "10", "maximum rotation angle (degrees)"));
@@ -97,6 +99,8 @@ Schema build_schema() {
   s.key_range("train.rollback_lr_scale", 1e-6, 1, s.add("train.rollback_lr_scale", T::Float, "0.5",
       "learning-rate multiplier applied at each rollback (cumulative, kept in checkpoints)"));
   s.add("train.max_rollbacks", T::Int, "3", "rollbacks allowed in one run before training stops").min = 0;
+  s.key_range("train.bucket_mb", 1e-6, 1024, s.add("train.bucket_mb", T::Float, "1",
+      "data-parallel: gradient all-reduce bucket size in MiB (buckets start while backward runs)"));
   s.add("train.reuse_fake", T::Bool, "true", "with n_critic=1, the G update reuses the D update's fake batch (one G forward per step)");
 
   s.add("optim.g_lr", T::Float, "0.0002", "Adam learning rate of G").min = 0;

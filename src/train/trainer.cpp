@@ -127,6 +127,12 @@ Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
     throw Error(fmt::format("train.batch_size={} over {} workers leaves {} per worker, not divisible by train.pack={}",
                             cfg_.get_int("train.batch_size"), pg_->world(),
                             cfg_.get_int("train.batch_size") / pg_->world(), cfg_.get_int("train.pack")));
+  if (const int64_t g = cfg_.get_int("model.mbstd_group"),
+      local = cfg_.get_int("train.batch_size") / (pg_ ? pg_->world() : 1) / cfg_.get_int("train.pack");
+      pg_ && g > 0 && local % g != 0)
+    throw Error(fmt::format("model.mbstd_group={} does not divide each worker's D batch of {} (train.batch_size / "
+                            "workers / train.pack): minibatch-stddev groups must lie within a worker to match one process",
+                            g, local));
   if (!opt_.resume && !list_checkpoints(dir_).empty())
     throw Error(fmt::format("run folder '{}' already holds a run; continue it with `ganpp resume --run {}` or choose "
                             "another --out",
@@ -158,7 +164,7 @@ Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
   }
   loader_ = std::make_unique<Loader>(data_, cfg_.get_int("train.batch_size"), mix64(seed, 2),
                                      AugmentOptions::from_config(cfg_), static_cast<int>(cfg_.get_int("data.prefetch")),
-                                     pg_ ? pg_->rank() : 0, pg_ ? pg_->world() : 1);
+                                     pg_ ? pg_->rank() : 0, pg_ ? pg_->world() : 1, cfg_.get_bool("data.balance_classes"));
   noise_gen_ = at::make_generator<at::CPUGeneratorImpl>(mix64(seed, 1));
   {
     auto g = at::make_generator<at::CPUGeneratorImpl>(mix64(seed, 3));

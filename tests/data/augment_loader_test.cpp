@@ -5,6 +5,7 @@
 #include "ganpp/core/error.h"
 #include "ganpp/data/augment.h"
 #include "ganpp/data/loader.h"
+#include "test_util.h"
 
 using namespace ganpp;
 
@@ -120,4 +121,54 @@ TEST(Loader, RefusesBatchLargerThanDataset) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("5 samples, fewer than one batch of 8"), std::string::npos) << e.what();
   }
+}
+
+TEST(Loader, BalancedClassesDrawEveryClassEquallyOftenFromAnImbalancedSet) {
+  // 100 samples: 90 of class 0, 7 of class 1, 3 of class 2.
+  std::vector<int64_t> y(100, 0);
+  for (int i = 90; i < 97; ++i) y[i] = 1;
+  for (int i = 97; i < 100; ++i) y[i] = 2;
+  auto x = torch::arange(100, torch::kFloat).view({100, 1});
+  auto ds = std::make_shared<TensorDataset>(x, torch::tensor(y, torch::kLong), DataSpec{"imbalanced", {1}, 3, {}});
+  Loader l(ds, 10, 3, {}, 0, 0, 1, /*balance_classes=*/true);
+  for (int64_t e = 0; e < 3; ++e) {
+    auto p = l.permutation(e);
+    ASSERT_EQ(p.size(), 100u);  // the epoch keeps the dataset's length
+    std::vector<int64_t> per_class(3, 0);
+    std::vector<std::set<int64_t>> distinct(3);
+    for (auto i : p) {
+      const auto c = static_cast<size_t>(y[static_cast<size_t>(i)]);
+      ++per_class[c];
+      distinct[c].insert(i);
+    }
+    std::vector<int64_t> sorted = per_class;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted, (std::vector<int64_t>{33, 33, 34})) << "epoch " << e;
+    // The majority class is not repeated (one pass over a permutation of its 90); the minorities cycle fully.
+    EXPECT_EQ(static_cast<int64_t>(distinct[0].size()), per_class[0]) << "epoch " << e;
+    EXPECT_EQ(distinct[1].size(), 7u);
+    EXPECT_EQ(distinct[2].size(), 3u);
+  }
+  EXPECT_NE(l.permutation(0), l.permutation(1));
+  // Batches follow the permutation and their labels the samples.
+  std::vector<torch::Tensor> stream;
+  for (int i = 0; i < 14; ++i) {
+    Batch b = l.next();
+    EXPECT_TRUE(torch::equal(b.y, torch::tensor(y, torch::kLong).index_select(0, b.x.view({-1}).to(torch::kLong))));
+    stream.push_back(b.x);
+  }
+  // The stream is a pure function of (seed, state), as without balancing: prefetching and restoring reproduce it.
+  Loader m(ds, 10, 3, {}, 2, 0, 1, true);
+  for (int i = 0; i < 14; ++i) EXPECT_TRUE(torch::equal(m.next().x, stream[static_cast<size_t>(i)])) << i;
+  Loader r(ds, 10, 3, {}, 0, 0, 1, true);
+  r.restore(LoaderState{1, 20});
+  EXPECT_TRUE(torch::equal(r.next().x, stream[12]));
+}
+
+TEST(Loader, BalancedClassesNeedLabels) {
+  auto x = torch::arange(20, torch::kFloat).view({20, 1});
+  auto ds = std::make_shared<TensorDataset>(x, torch::Tensor(), DataSpec{"unlabelled", {1}, 0, {}});
+  std::string m = test::error_message([&] { Loader l(ds, 4, 1, {}, 0, 0, 1, true); });
+  EXPECT_NE(m.find("data.balance_classes"), std::string::npos) << m;
+  EXPECT_NE(m.find("no class labels"), std::string::npos) << m;
 }

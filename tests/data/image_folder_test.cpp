@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb_image_write.h>
@@ -71,6 +72,32 @@ TEST(ImageFolder, RandomCropsDependOnlyOnTheSeed) {
   bool differs = false;
   for (uint64_t s = 1; s < 20 && !differs; ++s) differs = !torch::equal(ds->get({0}, {s}), a);
   EXPECT_TRUE(differs);
+}
+
+TEST(ImageFolder, CropsPerImageTurnFewPhotosIntoManyPatches) {
+  auto d = test::temp_dir("folder_patches");
+  fs::create_directories(d / "dark");
+  fs::create_directories(d / "light");
+  Image ramp = solid(64, 48, 1, 0);
+  for (int y = 0; y < 48; ++y)
+    for (int x = 0; x < 64; ++x) ramp.pixels[y * 64 + x] = static_cast<uint8_t>(x * 2);
+  write_png(d / "dark" / "ramp.png", ramp);
+  write_png(d / "light" / "flat.png", solid(50, 50, 1, 250));
+  Config c = folder_config(d);
+  c.set("data.image_size", "48");
+  c.set("data.crop", "random");
+  c.set("data.crops_per_image", "5");
+  auto ds = create_dataset(c);
+  ASSERT_EQ(ds->size(), 10);  // 2 images x 5 crops
+  // Sample i is a crop of image i % 2 (sorted: dark/ramp.png, light/flat.png); labels follow the image.
+  EXPECT_TRUE(torch::equal(ds->labels({0, 1, 2, 3, 8, 9}), torch::tensor({0, 1, 0, 1, 0, 1}, torch::kLong)));
+  EXPECT_NEAR(ds->get({1}, {7}).mean().item<double>(), 250 / 127.5 - 1, 1e-5);
+  std::set<double> lefts;  // the ramp's value at the crop's left edge tells where the crop starts
+  for (uint64_t s = 0; s < 10; ++s) lefts.insert(ds->get({2 * static_cast<int64_t>(s % 5)}, {s})[0][0][0][0].item<double>());
+  EXPECT_GT(lefts.size(), 3u);
+  c.set("data.crop", "center");
+  std::string m = test::error_message([&] { create_dataset(c); });
+  EXPECT_NE(m.find("data.crops_per_image=5 needs data.crop=random"), std::string::npos) << m;
 }
 
 TEST(ImageFolder, UnreadableImageAndEmptyFolderAreClearErrors) {

@@ -2,8 +2,12 @@
 // AC-GAN), and a conditional GAN that learns to generate the class it is asked for.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "ganpp/core/error.h"
 #include "ganpp/data/toy.h"
+#include "ganpp/io/image.h"
 #include "ganpp/models/gan.h"
 #include "ganpp/nn/blocks.h"
 #include "ganpp/nn/layers.h"
@@ -317,4 +321,41 @@ TEST(Progressive, FullResolutionAtEveryLevelAndFadeInBlends) {
   EXPECT_NE(test::error_message([&] { set_growth(m, 4, 1.0); }).find("level 4"), std::string::npos);
   DataSpec odd{"t", {1, 28, 28}, 0, {}};
   EXPECT_NE(test::error_message([&] { create_models(progan(), odd); }).find("data.resolution=28"), std::string::npos);
+}
+
+TEST(Progressive, GrowsToTheFullResolutionOnRgbPhotoCrops) {
+  // Three "photos" (RGB gradients of different sizes) give 8 random crops each per epoch; a ProGAN run grows
+  // 4x4 -> 8x8 -> 16x16 on them and writes RGB samples at 16x16.
+  auto photos = test::temp_dir("progan_photos");
+  for (int k = 0; k < 3; ++k) {
+    Image img{60 + 10 * k, 40 + 5 * k, 3, {}};
+    for (int y = 0; y < img.height; ++y)
+      for (int x = 0; x < img.width; ++x)
+        for (int ch = 0; ch < 3; ++ch) img.pixels.push_back(static_cast<uint8_t>((x * (ch + 1) * 3 + y * (k + 2)) % 256));
+    write_png(photos / fmt::format("photo{}.png", k), img);
+  }
+  Config c = progan();
+  for (auto kv : {"threads=1", "data.dataset=image-folder", "data.channels=3", "data.resolution=16",
+                  "data.image_size=32", "data.crop=random", "data.crops_per_image=8", "data.hflip=0.5",
+                  "loss.name=wgan-gp", "loss.drift=0.001", "train.batch_size=8", "model.grow_steps=3",
+                  "train.max_steps=16", "log.every=1", "log.sample_every=16", "log.samples=4",
+                  "log.checkpoint_every=0"})
+    c.apply_override(kv);
+  c.set("data.path", photos.string());
+  auto run = test::temp_dir("progan_photos_run");
+  Trainer t(c, run, TrainerOptions{false, true});
+  t.run();
+  std::ifstream in(run / "metrics.jsonl");
+  std::vector<double> resolution;
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("grow_resolution")) resolution.push_back(j["grow_resolution"].get<double>());
+  }
+  ASSERT_EQ(resolution.size(), 16u);
+  EXPECT_EQ(resolution.front(), 4);
+  EXPECT_EQ(resolution[4], 8);    // level 1 fades in at step 3
+  EXPECT_EQ(resolution.back(), 16);
+  Image grid = decode_image(run / "samples" / "step_00000016.png");
+  EXPECT_EQ(grid.channels, 3);
+  EXPECT_GE(grid.height, 16);
 }

@@ -42,11 +42,14 @@ TEST(MinibatchStdDev, AppendsTheGroupStandardDeviation) {
   auto y = m->forward(x);
   ASSERT_EQ(y.sizes(), (std::vector<int64_t>{8, 4, 4, 4}));
   EXPECT_TRUE(torch::equal(y.narrow(1, 0, 3), x));
-  // Group of sample 0: samples 0, 2, 4, 6 (stride batch/group).
-  auto grp = x.index_select(0, torch::tensor({0, 2, 4, 6}));
-  double want = (grp.var(0, false) + 1e-8).sqrt().mean().item<double>();
-  EXPECT_NEAR(y[0][3][0][0].item<double>(), want, 1e-5);
-  EXPECT_NEAR(y[6][3][2][1].item<double>(), want, 1e-5);
+  // Groups of 4 consecutive samples: 0-3 and 4-7.
+  for (int64_t first : {0, 4}) {
+    auto grp = x.narrow(0, first, 4);
+    double want = (grp.var(0, false) + 1e-8).sqrt().mean().item<double>();
+    EXPECT_NEAR(y[first][3][0][0].item<double>(), want, 1e-5);
+    EXPECT_NEAR(y[first + 3][3][2][1].item<double>(), want, 1e-5);
+  }
+  EXPECT_GT(std::abs(y[0][3][0][0].item<double>() - y[4][3][0][0].item<double>()), 1e-6);
   EXPECT_THROW(m->forward(torch::randn({6, 3, 4, 4})), Error);
 }
 

@@ -150,6 +150,11 @@ TEST(Techniques, ContradictoryOptionsAreRefusedWithAReason) {
   Config bad;
   bad.set("augment.policy", "colour");
   EXPECT_NE(error_of(bad).find("unknown op 'colour'"), std::string::npos);
+  Config crops;
+  crops.set("data.crops_per_image", "4");
+  EXPECT_NE(error_of(crops).find("data.crops_per_image=4 applies to data.dataset=image-folder, not 'fashion-mnist'"),
+            std::string::npos)
+      << error_of(crops);
 }
 
 TEST(Techniques, ModeCollapseIsReported) {

@@ -32,6 +32,13 @@ struct BatchShard {
   }
 };
 
+// A collective started without waiting for it; wait() blocks until it is done (errors as for the blocking calls).
+class PendingCollective {
+ public:
+  virtual ~PendingCollective() = default;
+  virtual void wait() = 0;
+};
+
 class ProcessGroup {
  public:
   // Joins the group (rank 0 hosts the TCPStore); errors name the address and say what failed.
@@ -41,6 +48,8 @@ class ProcessGroup {
   virtual int world() const = 0;
   // In-place sum over ranks of each tensor (CPU, contiguous).
   virtual void all_reduce_sum(std::vector<torch::Tensor>& tensors) = 0;
+  // The same, started now and finished by the returned object's wait(); `tensors` must stay alive until then.
+  virtual std::unique_ptr<PendingCollective> all_reduce_sum_async(std::vector<torch::Tensor>& tensors) = 0;
   // Rows of every rank's `t` (equal shapes), concatenated in rank order.
   virtual torch::Tensor all_gather(const torch::Tensor& t) = 0;
   // In-place copy of rank `root`'s tensors to every rank.
@@ -49,10 +58,49 @@ class ProcessGroup {
   // Seconds spent in collectives so far (communication plus waiting for the slowest rank).
   virtual double comm_seconds() const = 0;
 
-  // Replaces each defined gradient of `params` by its mean over ranks: one flattened bucket per call.
-  void average_gradients(const std::vector<torch::Tensor>& params);
   // Every rank gets rank 0's values of `params` and `buffers` (start of training: identical replicas).
   void broadcast_module(torch::nn::Module& m);
+};
+
+// Averages the gradients of `params` over ranks while the backward pass runs, as DistributedDataParallel's reducer
+// does: the parameters are grouped, in reverse registration order (about the order backward produces their
+// gradients), into buckets of about `bucket_bytes`; a gradient hook copies each gradient into its bucket, and a
+// bucket's all-reduce starts as soon as its last gradient arrives, overlapping the rest of the backward pass.
+// finish() starts the buckets still incomplete (parameters that got no gradient in this pass, e.g. layers a growing
+// model does not use yet, are the same on every rank and are left alone), waits for all and writes the means into
+// the parameters' .grad. Between begin() and finish() run exactly one backward pass.
+class GradientBuckets {
+ public:
+  GradientBuckets(std::shared_ptr<ProcessGroup> pg, std::vector<torch::Tensor> params, int64_t bucket_bytes);
+  GradientBuckets(const GradientBuckets&) = delete;
+  GradientBuckets& operator=(const GradientBuckets&) = delete;
+  void begin();
+  void finish();
+  size_t num_buckets() const { return buckets_.size(); }
+  // Buckets whose all-reduce started during the last backward pass, before finish().
+  size_t launched_during_backward() const { return launched_early_; }
+
+ private:
+  struct Bucket {
+    std::vector<size_t> params;
+    std::vector<int64_t> offsets;
+    int64_t numel = 0;
+    torch::Tensor flat;
+    std::vector<torch::Tensor> io;  // {flat}: what the pending all-reduce works on
+    std::vector<bool> ready;
+    size_t n_ready = 0;
+    std::unique_ptr<PendingCollective> work;
+  };
+  void on_grad(size_t param, const torch::Tensor& g);
+  void launch(Bucket& b);
+
+  std::shared_ptr<ProcessGroup> pg_;
+  std::vector<torch::Tensor> params_;
+  std::vector<Bucket> buckets_;
+  std::vector<std::pair<size_t, size_t>> slot_;  // param -> (bucket, index in bucket)
+  bool armed_ = false;
+  size_t launched_early_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 // The process-wide group (set by the training command of a distributed worker; null in a single process). Layers

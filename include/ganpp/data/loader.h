@@ -33,8 +33,9 @@ class Loader {
   // Data-parallel workers: `batch_size` is the global batch; shard `shard` of `shards` gets its rows
   // [shard * batch_size / shards, (shard + 1) * batch_size / shards) of every global batch (and only loads those),
   // so N workers see exactly the samples one process would, whatever N.
+  // `balance_classes`: every epoch draws each class equally often (labelled datasets; small classes repeat).
   Loader(std::shared_ptr<Dataset> dataset, int64_t batch_size, uint64_t seed, AugmentOptions aug = {},
-         int prefetch = 2, int shard = 0, int shards = 1);
+         int prefetch = 2, int shard = 0, int shards = 1, bool balance_classes = false);
   ~Loader();
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
@@ -69,6 +70,7 @@ class Loader {
   std::deque<std::pair<Batch, LoaderState>> queue_;
   std::exception_ptr error_;
   bool stopping_ = false;
+  std::vector<std::vector<int64_t>> by_class_;  // sample indices per class (balance_classes only)
   mutable std::vector<int64_t> perm_cache_;
   mutable int64_t perm_epoch_ = -1;
 };
