@@ -21,13 +21,17 @@ namespace ganpp {
 
 namespace {
 
-// stb_image 2.27 reads the numbers of a binary PNM header (P5/P6) into an int with no overflow check (undefined
-// behaviour past 2^31, found by fuzzing): refuse header numbers of more than 9 digits before stb reads them.
-void check_pnm_header(const std::string& b, const std::string& source) {
+// stb_image 2.27 mishandles binary PNM files (P5/P6) that fuzzing found: header numbers overflow its int (undefined
+// behaviour past 2^31), and a 16-bit raster (maximum value > 255) that is shorter than its header says is read past
+// the end of its buffer. ganpp reads the header itself first and refuses numbers of more than 9 digits, 16-bit
+// rasters and truncated rasters with a clear error.
+void check_pnm(const std::string& b, const std::string& source) {
   if (b.size() < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return;
   size_t i = 2;
   auto space = [](char ch) { return std::isspace(static_cast<unsigned char>(ch)) != 0; };
-  for (const char* field : {"width", "height", "maximum value"}) {
+  int64_t v[3] = {0, 0, 0};
+  const char* names[3] = {"width", "height", "maximum value"};
+  for (int f = 0; f < 3; ++f) {
     while (i < b.size()) {  // whitespace and # comments, as stb skips them
       if (space(b[i])) {
         ++i;
@@ -38,11 +42,19 @@ void check_pnm_header(const std::string& b, const std::string& source) {
       }
     }
     const size_t start = i;
-    while (i < b.size() && std::isdigit(static_cast<unsigned char>(b[i]))) ++i;
+    while (i < b.size() && std::isdigit(static_cast<unsigned char>(b[i]))) v[f] = v[f] * 10 + (b[i++] - '0');
     if (i - start > 9)
-      throw Error(fmt::format("cannot decode image '{}': its PNM header {} has {} digits", source, field, i - start));
+      throw Error(fmt::format("cannot decode image '{}': its PNM header {} has {} digits", source, names[f], i - start));
     if (i == start) return;  // not a number: stb refuses the file itself
   }
+  if (v[2] > 255)
+    throw Error(fmt::format("cannot decode image '{}': 16-bit PNM (maximum value {}) is not supported; save it with "
+                            "8 bits per channel",
+                            source, v[2]));
+  const int64_t need = v[0] * v[1] * (b[1] == '6' ? 3 : 1), have = static_cast<int64_t>(b.size()) - int64_t(i) - 1;
+  if (have < need)
+    throw Error(fmt::format("cannot decode image '{}': truncated PNM raster ({} of {} bytes for {}x{})", source,
+                            std::max<int64_t>(have, 0), need, v[0], v[1]));
 }
 
 }  // namespace
@@ -50,7 +62,7 @@ void check_pnm_header(const std::string& b, const std::string& source) {
 Image decode_image_bytes(const std::string& bytes, const std::string& source, int channels) {
   if (bytes.size() > static_cast<size_t>(INT32_MAX))
     throw Error(fmt::format("image '{}' is larger than 2 GiB", source));
-  check_pnm_header(bytes, source);
+  check_pnm(bytes, source);
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()), &w, &h, &c))
     throw Error(fmt::format("cannot decode image '{}': {}", source, stbi_failure_reason()));
