@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "ganpp/core/error.h"
 #include "ganpp/io/image.h"
@@ -57,7 +58,7 @@ std::vector<ModeBenchRow> run_mode_benchmark(const ModeBenchOptions& opt) {
     row.loss = loss;
     std::vector<double> modes, hq, kl;
     double seconds = 0;
-    for (int64_t seed = 0; seed < opt.seeds; ++seed) {
+    for (int64_t seed = opt.first_seed; seed < opt.first_seed + opt.seeds; ++seed) {
       Config cfg = mode_bench_recipe();
       cfg.set("data.layout", opt.layout);
       cfg.set("loss.name", loss);
@@ -69,7 +70,8 @@ std::vector<ModeBenchRow> run_mode_benchmark(const ModeBenchOptions& opt) {
       auto t0 = std::chrono::steady_clock::now();
       Trainer trainer(cfg, dir, TrainerOptions{false, opt.quiet});
       trainer.run();
-      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      seconds += train_s;
       // 2,500 samples from fixed noise (seeded by the run's seed), EMA generator when kept.
       Generator g = trainer.ema_generator() ? trainer.ema_generator() : trainer.task().generator();
       g->eval();
@@ -77,9 +79,15 @@ std::vector<ModeBenchRow> run_mode_benchmark(const ModeBenchOptions& opt) {
       torch::Tensor x;
       {
         torch::NoGradGuard ng;
-        x = g->forward(trainer.task().noise(opt.eval_samples, gen)).to(torch::kDouble).contiguous();
+        auto z = trainer.task().noise(opt.eval_samples, gen).to(g->parameters().front().device());
+        x = g->forward(z).to(torch::kCPU, torch::kDouble).contiguous();
       }
       ModeCoverage mc = mode_coverage(x, mixture);
+      std::ofstream(dir / "result.json") << nlohmann::json{{"layout", opt.layout}, {"loss", loss}, {"seed", seed},
+                                                          {"modes", mc.modes_captured}, {"num_modes", mc.num_modes},
+                                                          {"hq", mc.hq_fraction}, {"reverse_kl", mc.reverse_kl},
+                                                          {"seconds", train_s}}.dump()
+                                         << "\n";
       std::ofstream csv(dir / "eval_samples.csv");
       for (int64_t i = 0; i < x.size(0); ++i) csv << fmt::format("{:.9g},{:.9g}\n", x[i][0].item<double>(), x[i][1].item<double>());
       if (!csv) throw Error(fmt::format("cannot write '{}'", (dir / "eval_samples.csv").string()));

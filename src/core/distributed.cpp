@@ -181,8 +181,8 @@ GradientBuckets::GradientBuckets(std::shared_ptr<ProcessGroup> pg, std::vector<t
   for (size_t k = params_.size(); k-- > 0;) {
     const auto& p = params_[k];
     if (!p.requires_grad()) continue;
-    if (p.scalar_type() != torch::kFloat || !p.is_cpu())
-      throw Error("GradientBuckets: parameters must be float32 CPU tensors");
+    if (p.scalar_type() != torch::kFloat || p.device() != params_[params_.size() - 1].device())
+      throw Error("GradientBuckets: parameters must be float32 tensors on one device");
     if (buckets_.empty() || buckets_.back().numel * 4 >= bucket_bytes) buckets_.emplace_back();
     Bucket& b = buckets_.back();
     slot_[k] = {buckets_.size() - 1, b.params.size()};
@@ -191,7 +191,7 @@ GradientBuckets::GradientBuckets(std::shared_ptr<ProcessGroup> pg, std::vector<t
     b.numel += p.numel();
   }
   for (auto& b : buckets_) {
-    b.flat = torch::zeros({b.numel}, torch::kFloat);
+    b.flat = torch::zeros({b.numel}, params_[b.params.front()].options().requires_grad(false));
     b.io = {b.flat};
     b.ready.assign(b.params.size(), false);
   }

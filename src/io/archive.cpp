@@ -130,8 +130,10 @@ Archive load_archive(const fs::path& path) {
 }
 
 void put_module(Archive& a, const std::string& prefix, const torch::nn::Module& m) {
-  for (auto& p : m.named_parameters(true)) a.tensors[prefix + "/" + p.key()] = p.value().detach().clone();
-  for (auto& b : m.named_buffers(true)) a.tensors[prefix + "/" + b.key()] = b.value().detach().clone();
+  // Copies on the CPU in the standard (contiguous) layout, whatever the module's device and memory format.
+  auto copy = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU, /*non_blocking=*/false, /*copy=*/true).contiguous(); };
+  for (auto& p : m.named_parameters(true)) a.tensors[prefix + "/" + p.key()] = copy(p.value());
+  for (auto& b : m.named_buffers(true)) a.tensors[prefix + "/" + b.key()] = copy(b.value());
 }
 
 void get_module(const Archive& a, const std::string& prefix, torch::nn::Module& m, const std::string& source) {

@@ -6,7 +6,8 @@ torch::Tensor gradient_penalty(const Critic& d, const torch::Tensor& real, const
                                torch::Generator& gen, double center, const BatchShard& shard) {
   std::vector<int64_t> shape(static_cast<size_t>(real.dim()), 1);
   shape[0] = shard.rows(real.size(0));
-  auto e = shard.take(torch::rand(shape, gen, real.options()), real.size(0));
+  // Drawn on the CPU (the run's checkpointed generator), used on the samples' device.
+  auto e = shard.take(torch::rand(shape, gen, real.options().device(torch::kCPU)), real.size(0)).to(real.device());
   auto x = (e * real.detach() + (1 - e) * fake.detach()).requires_grad_(true);
   auto out = d(x);
   auto g = torch::autograd::grad({out.sum()}, {x}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];

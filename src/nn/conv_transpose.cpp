@@ -11,6 +11,8 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 std::vector<int64_t> vec(const c10::IValue& v) { return v.toIntVector(); }
+// Dense in the tensor's own layout (channels-last stays channels-last).
+torch::Tensor dense(const torch::Tensor& t) { return t.contiguous(t.suggest_memory_format()); }
 
 // out = conv2d⁻ᵀ(x): the input gradient of y -> conv2d(y, w) taken at grad_output = x. Its own gradients are a
 // convolution (for x) and that convolution's weight gradient with the roles of input and grad_output swapped.
@@ -23,7 +25,7 @@ struct ConvTransposeFn : torch::autograd::Function<ConvTransposeFn> {
       shape.push_back((x.size(2 + i) - 1) * stride[i] - 2 * padding[i] + dilation[i] * (w.size(2 + i) - 1) +
                       output_padding[i] + 1);
     // Only the shape of the convolution's "input" is read by its backward-data pass.
-    auto out = std::get<0>(at::convolution_backward(x.contiguous(), at::empty(shape, x.options()), w, c10::nullopt,
+    auto out = std::get<0>(at::convolution_backward(dense(x), at::empty(shape, x.options().memory_format(x.suggest_memory_format())), w, c10::nullopt,
                                                     stride, padding, dilation, false, {0, 0}, groups,
                                                     {true, false, false}));
     ctx->save_for_backward({x, w});
@@ -37,7 +39,7 @@ struct ConvTransposeFn : torch::autograd::Function<ConvTransposeFn> {
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const auto &x = saved[0], &w = saved[1];
-    auto g = grads[0].contiguous();
+    auto g = dense(grads[0]);
     auto stride = vec(ctx->saved_data["stride"]), padding = vec(ctx->saved_data["padding"]);
     auto dilation = vec(ctx->saved_data["dilation"]);
     const int64_t groups = ctx->saved_data["groups"].toInt();
@@ -45,7 +47,7 @@ struct ConvTransposeFn : torch::autograd::Function<ConvTransposeFn> {
     if (ctx->needs_input_grad(0))
       gx = at::convolution(g, w, c10::nullopt, stride, padding, dilation, false, {0, 0}, groups);
     if (ctx->needs_input_grad(1))
-      gw = std::get<1>(at::convolution_backward(x.contiguous(), g, w, c10::nullopt, stride, padding, dilation, false,
+      gw = std::get<1>(at::convolution_backward(dense(x), g, w, c10::nullopt, stride, padding, dilation, false,
                                                 {0, 0}, groups, {false, true, false}));
     return {gx, gw, {}, {}, {}, {}, {}};
   }

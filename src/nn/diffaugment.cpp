@@ -11,14 +11,15 @@ namespace {
 
 // Per-sample Bernoulli(p) mask shaped [B,1,1,1].
 // Per-sample random values are drawn for the global batch and this shard's rows kept (see BatchShard).
+// The run's RNG is a CPU generator (checkpointed): values are drawn on the CPU and moved to the images' device.
 torch::Tensor u4(int64_t b, torch::Generator& gen, const torch::TensorOptions& o, const BatchShard& sh) {
-  return sh.take(torch::rand({sh.rows(b), 1, 1, 1}, gen, o), b);
+  return sh.take(torch::rand({sh.rows(b), 1, 1, 1}, gen, o.device(torch::kCPU)), b).to(o.device());
 }
-torch::Tensor u1(int64_t b, torch::Generator& gen, const BatchShard& sh) {
-  return sh.take(torch::rand({sh.rows(b)}, gen, torch::kFloat), b);
+torch::Tensor u1(int64_t b, torch::Generator& gen, const BatchShard& sh, const torch::Device& dev) {
+  return sh.take(torch::rand({sh.rows(b)}, gen, torch::kFloat), b).to(dev);
 }
-torch::Tensor ri(int64_t lo, int64_t hi, int64_t b, torch::Generator& gen, const BatchShard& sh) {
-  return sh.take(torch::randint(lo, hi, {sh.rows(b)}, gen, torch::kLong), b);
+torch::Tensor ri(int64_t lo, int64_t hi, int64_t b, torch::Generator& gen, const BatchShard& sh, const torch::Device& dev) {
+  return sh.take(torch::randint(lo, hi, {sh.rows(b)}, gen, torch::kLong), b).to(dev);
 }
 
 torch::Tensor mask(int64_t b, double p, torch::Generator& gen, const torch::TensorOptions& o, const BatchShard& sh) {
@@ -44,13 +45,15 @@ torch::Tensor translation(const torch::Tensor& x, double p, torch::Generator& ge
                           double ratio = 0.125) {
   const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
   const int64_t sh = static_cast<int64_t>(h * ratio + 0.5), sw = static_cast<int64_t>(w * ratio + 0.5);
-  auto on = (u1(b, gen, shard) < p).to(torch::kLong);
-  auto ty = ri(-sh, sh + 1, b, gen, shard) * on;
-  auto tx = ri(-sw, sw + 1, b, gen, shard) * on;
+  const auto dev = x.device();
+  auto on = (u1(b, gen, shard, dev) < p).to(torch::kLong);
+  auto ty = ri(-sh, sh + 1, b, gen, shard, dev) * on;
+  auto tx = ri(-sw, sw + 1, b, gen, shard, dev) * on;
+  const auto index = torch::TensorOptions().dtype(torch::kLong).device(dev);
   // out[i, :, r, c] = x[i, :, r + ty_i, c + tx_i] with zeros outside: gather from a zero-padded copy.
   auto padded = torch::constant_pad_nd(x, {sw, sw, sh, sh});
-  auto rows = (torch::arange(h, torch::kLong).view({1, h}) + ty.view({b, 1}) + sh).clamp(0, h + 2 * sh - 1);
-  auto cols = (torch::arange(w, torch::kLong).view({1, w}) + tx.view({b, 1}) + sw).clamp(0, w + 2 * sw - 1);
+  auto rows = (torch::arange(h, index).view({1, h}) + ty.view({b, 1}) + sh).clamp(0, h + 2 * sh - 1);
+  auto cols = (torch::arange(w, index).view({1, w}) + tx.view({b, 1}) + sw).clamp(0, w + 2 * sw - 1);
   auto c = x.size(1);
   auto g1 = padded.gather(2, rows.view({b, 1, h, 1}).expand({b, c, h, w + 2 * sw}));
   return g1.gather(3, cols.view({b, 1, 1, w}).expand({b, c, h, w}));
@@ -59,10 +62,12 @@ torch::Tensor translation(const torch::Tensor& x, double p, torch::Generator& ge
 torch::Tensor cutout(const torch::Tensor& x, double p, torch::Generator& gen, const BatchShard& shard, double ratio = 0.5) {
   const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
   const int64_t ch = static_cast<int64_t>(h * ratio + 0.5), cw = static_cast<int64_t>(w * ratio + 0.5);
-  auto on = u1(b, gen, shard) < p;
-  auto cy = ri(0, h + (1 - ch % 2), b, gen, shard);
-  auto cx = ri(0, w + (1 - cw % 2), b, gen, shard);
-  auto r = torch::arange(h, torch::kLong).view({1, h, 1}), c = torch::arange(w, torch::kLong).view({1, 1, w});
+  const auto dev = x.device();
+  auto on = u1(b, gen, shard, dev) < p;
+  auto cy = ri(0, h + (1 - ch % 2), b, gen, shard, dev);
+  auto cx = ri(0, w + (1 - cw % 2), b, gen, shard, dev);
+  const auto index = torch::TensorOptions().dtype(torch::kLong).device(dev);
+  auto r = torch::arange(h, index).view({1, h, 1}), c = torch::arange(w, index).view({1, 1, w});
   auto inside = (r >= (cy - ch / 2).view({b, 1, 1})) & (r < (cy - ch / 2 + ch).view({b, 1, 1})) &
                 (c >= (cx - cw / 2).view({b, 1, 1})) & (c < (cx - cw / 2 + cw).view({b, 1, 1}));
   auto keep = (~(inside & on.view({b, 1, 1}))).to(x.scalar_type()).unsqueeze(1);

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "ganpp/core/device.h"
 #include "ganpp/core/distributed.h"
 #include "ganpp/core/error.h"
 #include "ganpp/losses/loss.h"
@@ -18,9 +19,16 @@ class GanTask : public Task {
  public:
   GanTask(const Config& cfg, const DataSpec& spec) : cfg_(cfg), spec_(spec) {
     validate_config(cfg);
+    device_ = parse_device(cfg.get_str("device"));
+    amp_ = parse_amp(cfg.get_str("train.amp"), device_);
+    channels_last_ = cfg.get_bool("model.channels_last");
+    scaler_d_ = LossScaler(amp_ == Amp::Float16);
+    scaler_g_ = LossScaler(amp_ == Amp::Float16);
     auto m = create_models(cfg, spec);
-    g_ = m.g;
+    g_ = place(m.g);
     d_ = m.d;
+    d_->to(device_);
+    if (channels_last_) to_channels_last(*d_);
     loss_ = create_loss(cfg);
     const double b1 = cfg.get_float("optim.beta1"), b2 = cfg.get_float("optim.beta2"), eps = cfg.get_float("optim.eps");
     opt_g_ = std::make_unique<torch::optim::Adam>(
@@ -73,7 +81,32 @@ class GanTask : public Task {
   }
   torch::Tensor noise_for(int64_t local, StepContext& ctx) const {
     const BatchShard sh = shard_of(local);
-    return sh.take(noise(sh.rows(local), *ctx.noise), local);
+    return sh.take(noise(sh.rows(local), *ctx.noise), local).to(device_);
+  }
+  // A generator on the run's device and memory layout.
+  Generator place(Generator g) const {
+    g->to(device_);
+    if (channels_last_) to_channels_last(*g);
+    return g;
+  }
+  // Real images as D sees them: on the device, channels-last when asked.
+  torch::Tensor real_batch(const Batch& batch) const {
+    auto x = batch.x.to(device_);
+    return channels_last_ && x.dim() == 4 ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
+  }
+  // Optimiser step after a (possibly loss-scaled) backward: float16 steps whose gradients overflowed are skipped.
+  void step(torch::optim::Adam& opt, LossScaler& scaler, torch::nn::Module& m, const char* name, StepContext& ctx) {
+    const bool finite = scaler.unscale(m.parameters());
+    if (ctx.want_stats) {
+      record(ctx, std::string("grad_norm_") + name, grad_norm(m));
+      if (layer_norms_ && ctx.stats) layer_grad_norms(m, std::string("grad_norm_") + name, *ctx.stats);
+      if (scaler.enabled()) record(ctx, std::string("loss_scale_") + name, scaler.current());
+    }
+    if (finite) {
+      if (clip_grad_ > 0) torch::nn::utils::clip_grad_norm_(m.parameters(), clip_grad_);
+      opt.step();
+    }
+    scaler.update(finite);
   }
   // loss.backward(); data-parallel workers average the gradients over ranks in buckets while it runs.
   static void backward(const torch::Tensor& loss, GradientBuckets* buckets) {
@@ -100,13 +133,13 @@ class GanTask : public Task {
   torch::Tensor real_labels(const Batch& batch) const {
     if (classes_ == 0) return {};
     if (!batch.y.defined()) throw Error("conditional GAN: the data loader gave a batch without labels");
-    return batch.y;
+    return batch.y.to(device_);
   }
   // Labels for a fake batch: class-balanced, in random order from the run's noise stream.
   torch::Tensor fake_labels(int64_t n, StepContext& ctx) const {
     if (classes_ == 0) return {};
     const BatchShard sh = shard_of(n);
-    return sh.take(balanced_labels(sh.rows(n), classes_, *ctx.noise), n);
+    return sh.take(balanced_labels(sh.rows(n), classes_, *ctx.noise), n).to(device_);
   }
   // AC-GAN's class cross-entropy (0 when D has no auxiliary classifier).
   torch::Tensor class_loss(const torch::Tensor& logits, const torch::Tensor& labels) const {
@@ -128,7 +161,7 @@ class GanTask : public Task {
         const BatchShard sh = shard_of(y.size(0));
         auto shape = y.sizes().vec();
         shape[0] = sh.rows(y.size(0));
-        y = y + s * sh.take(torch::randn(shape, *ctx.noise, y.options()), y.size(0));
+        y = y + s * sh.take(torch::randn(shape, *ctx.noise, y.options().device(torch::kCPU)), y.size(0)).to(y.device());
       }
     }
     if (augment_.enabled()) y = augment_(y, ada_.p, *ctx.noise, shard_of(y.size(0)));
@@ -148,21 +181,30 @@ class GanTask : public Task {
     const torch::Tensor y_real = real_labels(batch), y_fake = fake_labels(b, ctx);
     const bool keep = reuse_fake_ && ctx.last_d_step;
     torch::Tensor fake;
-    if (keep) {
-      fake = g_->forward(z, y_fake);  // graph kept: the G phase backpropagates through this very batch
-    } else {
-      torch::NoGradGuard ng;
-      fake = g_->forward(z, y_fake);
+    {
+      AutocastScope ac(amp_, device_);
+      if (keep) {
+        fake = g_->forward(z, y_fake);  // graph kept: the G phase backpropagates through this very batch
+      } else {
+        torch::NoGradGuard ng;
+        fake = g_->forward(z, y_fake);
+      }
     }
     ++d_steps_;
     const bool lazy = d_steps_ % reg_every_ == 0;
     const bool do_r1 = r1_ > 0 && lazy, do_r2 = r2_ > 0 && lazy;
-    auto real_in = d_input(d_->prepare_real(batch.x), ctx);
+    auto real_in = d_input(d_->prepare_real(real_batch(batch)), ctx);
     auto fake_in = d_input(fake.detach(), ctx);
     if (do_r1) real_in = real_in.detach().requires_grad_(true);
     if (do_r2) fake_in = fake_in.detach().requires_grad_(true);
-    auto [real_out, real_cls] = d_->forward_aux(real_in, y_real);
-    auto [fake_out, fake_cls] = d_->forward_aux(fake_in, y_fake);
+    torch::Tensor real_out, real_cls, fake_out, fake_cls;
+    {
+      AutocastScope ac(amp_, device_);
+      std::tie(real_out, real_cls) = d_->forward_aux(real_in, y_real);
+      std::tie(fake_out, fake_cls) = d_->forward_aux(fake_in, y_fake);
+    }
+    // Losses and regularisers in float32 (under train.amp only the forward passes above are autocast).
+    std::tie(real_out, real_cls, fake_out, fake_cls) = std::make_tuple(f32(real_out), f32(real_cls), f32(fake_out), f32(fake_cls));
     auto adv = loss_->d_loss(real_out, fake_out);
     auto loss = adv;
     torch::Tensor gp, r1, r2, cls = class_loss(real_cls, y_real);
@@ -188,13 +230,8 @@ class GanTask : public Task {
     }
     if (drift_ > 0) loss = loss + drift_ * real_out.pow(2).mean();
     clear_grads(*d_);
-    backward(loss, buckets_d_.get());
-    if (ctx.want_stats) {
-      record(ctx, "grad_norm_d", grad_norm(*d_));
-      if (layer_norms_ && ctx.stats) layer_grad_norms(*d_, "grad_norm_d", *ctx.stats);
-    }
-    if (clip_grad_ > 0) torch::nn::utils::clip_grad_norm_(d_->parameters(), clip_grad_);
-    opt_d_->step();
+    backward(scaler_d_.scale(loss), buckets_d_.get());
+    step(*opt_d_, scaler_d_, *d_, "d", ctx);
     if (clip_ > 0) {
       torch::NoGradGuard ng;
       for (auto& p : d_->parameters()) p.clamp_(-clip_, clip_);
@@ -233,16 +270,21 @@ class GanTask : public Task {
       const int64_t b = batch.x.size(0);
       auto z = noise_for(b, ctx);
       y_fake = fake_labels(b, ctx);
+      AutocastScope ac(amp_, device_);
       fake = g_->forward(z, y_fake);
     }
     fake_ = fake_labels_ = torch::Tensor();
     set_requires_grad(*d_, false);  // G's update needs gradients through D, not D's weight gradients
-    auto [fake_out, fake_cls] = d_->forward_aux(d_input(fake, ctx), y_fake);
-    torch::Tensor real_out;
-    if (loss_->g_needs_real()) {
-      torch::NoGradGuard ng;
-      real_out = d_->forward(d_input(d_->prepare_real(batch.x), ctx), real_labels(batch));
+    torch::Tensor fake_out, fake_cls, real_out;
+    {
+      AutocastScope ac(amp_, device_);
+      std::tie(fake_out, fake_cls) = d_->forward_aux(d_input(fake, ctx), y_fake);
+      if (loss_->g_needs_real()) {
+        torch::NoGradGuard ng;
+        real_out = d_->forward(d_input(d_->prepare_real(real_batch(batch)), ctx), real_labels(batch));
+      }
     }
+    std::tie(fake_out, fake_cls, real_out) = std::make_tuple(f32(fake_out), f32(fake_cls), f32(real_out));
     auto loss = loss_->g_loss(fake_out, real_out);
     auto cls = class_loss(fake_cls, y_fake);
     if (cls.defined()) {
@@ -250,14 +292,9 @@ class GanTask : public Task {
       if (ctx.want_stats) record(ctx, "loss_g_class", cls.item<double>());
     }
     clear_grads(*g_);
-    backward(loss, buckets_g_.get());
+    backward(scaler_g_.scale(loss), buckets_g_.get());
     set_requires_grad(*d_, true);
-    if (ctx.want_stats) {
-      record(ctx, "grad_norm_g", grad_norm(*g_));
-      if (layer_norms_ && ctx.stats) layer_grad_norms(*g_, "grad_norm_g", *ctx.stats);
-    }
-    if (clip_grad_ > 0) torch::nn::utils::clip_grad_norm_(g_->parameters(), clip_grad_);
-    opt_g_->step();
+    step(*opt_g_, scaler_g_, *g_, "g", ctx);
     return loss.detach();
   }
 
@@ -269,7 +306,7 @@ class GanTask : public Task {
   }
 
   Generator generator() override { return g_; }
-  Generator make_generator() const override { return create_generator(cfg_, spec_); }
+  Generator make_generator() const override { return place(create_generator(cfg_, spec_)); }
   bool likelihood_outputs() const override { return loss_->is_likelihood(); }
 
   void save(Archive& a) const override {
@@ -280,6 +317,10 @@ class GanTask : public Task {
     a.tensors["task/d_steps"] = torch::tensor(d_steps_, torch::kLong);
     a.tensors["task/ada"] = torch::tensor({ada_.p, ada_.acc_sum, double(ada_.acc_n), double(ada_.steps), ada_.last_rt},
                                           torch::kDouble);
+    if (scaler_d_.enabled()) {
+      a.tensors["task/scaler_d"] = scaler_d_.state();
+      a.tensors["task/scaler_g"] = scaler_g_.state();
+    }
   }
   void load(const Archive& a, const std::string& source) override {
     get_module(a, "G", *g_, source);
@@ -288,6 +329,8 @@ class GanTask : public Task {
     get_adam(a, "opt/D", *opt_d_, source);
     auto it = a.tensors.find("task/d_steps");
     if (it != a.tensors.end()) d_steps_ = it->second.item<int64_t>();
+    for (auto [key, scaler] : {std::pair{"task/scaler_d", &scaler_d_}, std::pair{"task/scaler_g", &scaler_g_}})
+      if (auto sc = a.tensors.find(key); sc != a.tensors.end() && scaler->enabled()) scaler->set_state(sc->second);
     auto ada = a.tensors.find("task/ada");
     if (ada != a.tensors.end() && ada->second.numel() == 5) {
       auto v = ada->second.to(torch::kDouble).contiguous();
@@ -308,6 +351,7 @@ class GanTask : public Task {
   static void record(StepContext& ctx, const std::string& k, double v) {
     if (ctx.stats) (*ctx.stats)[k] = v;
   }
+  static torch::Tensor f32(const torch::Tensor& t) { return t.defined() ? t.to(torch::kFloat) : t; }
 
   Config cfg_;
   DataSpec spec_;
@@ -323,6 +367,10 @@ class GanTask : public Task {
   torch::Tensor fake_labels_;
   std::shared_ptr<ProcessGroup> pg_;
   std::unique_ptr<GradientBuckets> buckets_g_, buckets_d_;
+  torch::Device device_{torch::kCPU};
+  Amp amp_ = Amp::None;
+  bool channels_last_ = false;
+  LossScaler scaler_d_, scaler_g_;
   Growable* g_grow_ = nullptr;
   Growable* d_grow_ = nullptr;
   int64_t grow_steps_ = 0;

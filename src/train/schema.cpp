@@ -12,7 +12,7 @@ Schema build_schema() {
   Schema s;
   s.add("seed", T::Int, "0", "seed for initialisation, noise, data order and augmentation (same seed = same run)");
   s.add("threads", T::Int, "0", "torch CPU threads; 0 = all cores").min = 0;
-  s.add("device", T::String, "cpu", "compute device").choices = {"cpu"};
+  s.add("device", T::String, "cpu", "compute device: cpu, cuda or cuda:N (CUDA needs a libtorch built with it)");
   s.add("task", T::String, "gan", "what one D and one G phase compute").dynamic = [] { return TaskRegistry::instance().names(); };
 
   s.add("data.dataset", T::String, "fashion-mnist", "dataset").dynamic = [] { return DatasetRegistry::instance().names(); };
@@ -45,6 +45,7 @@ Schema build_schema() {
   s.add("model.z_dim", T::Int, "100", "noise dimension").min = 1;
   s.add("model.g_channels", T::Int, "64", "dcgan: generator width (channels of the last hidden layer); resnet: channels of every block").min = 1;
   s.add("model.d_channels", T::Int, "64", "dcgan: discriminator width (channels of the first layer); resnet: channels of every block").min = 1;
+  s.add("model.channels_last", T::Bool, "false", "convolution weights and images in channels-last layout (oneDNN / cuDNN native)");
   s.add("model.depth", T::Int, "0", "dcgan: extra 3x3 stride-1 conv blocks in G and D (0 = classic DCGAN)").min = 0;
   s.add("model.d_batchnorm", T::Bool, "true", "dcgan: batch norm in D's hidden layers");
   s.add("model.spectral_norm", T::String, "none", "spectral normalisation of conv/linear layers in D, G or both")
@@ -99,6 +100,7 @@ Schema build_schema() {
   s.key_range("train.rollback_lr_scale", 1e-6, 1, s.add("train.rollback_lr_scale", T::Float, "0.5",
       "learning-rate multiplier applied at each rollback (cumulative, kept in checkpoints)"));
   s.add("train.max_rollbacks", T::Int, "3", "rollbacks allowed in one run before training stops").min = 0;
+  s.add("train.amp", T::String, "none", "mixed precision of the forward passes: none, bf16 (CPU and CUDA) or fp16 (CUDA, loss-scaled)").choices = {"none", "bf16", "fp16"};
   s.key_range("train.bucket_mb", 1e-6, 1024, s.add("train.bucket_mb", T::Float, "1",
       "data-parallel: gradient all-reduce bucket size in MiB (buckets start while backward runs)"));
   s.add("train.reuse_fake", T::Bool, "true", "with n_critic=1, the G update reuses the D update's fake batch (one G forward per step)");

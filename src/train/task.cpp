@@ -33,6 +33,12 @@ void clear_grads(torch::nn::Module& m) {
   for (auto& p : m.parameters()) p.mutable_grad().reset();
 }
 
+namespace {
+torch::Tensor cpu_copy(const torch::Tensor& t) {
+  return t.detach().to(torch::kCPU, /*non_blocking=*/false, /*copy=*/true).contiguous();
+}
+}  // namespace
+
 void put_adam(Archive& a, const std::string& prefix, torch::optim::Adam& opt) {
   int64_t i = 0, g = 0;
   for (auto& group : opt.param_groups()) {
@@ -43,10 +49,10 @@ void put_adam(Archive& a, const std::string& prefix, torch::optim::Adam& opt) {
       if (it != opt.state().end()) {
         auto& st = static_cast<torch::optim::AdamParamState&>(*it->second);
         a.tensors[fmt::format("{}/{}/step", prefix, i)] = torch::tensor(st.step(), torch::kLong);
-        a.tensors[fmt::format("{}/{}/exp_avg", prefix, i)] = st.exp_avg().clone();
-        a.tensors[fmt::format("{}/{}/exp_avg_sq", prefix, i)] = st.exp_avg_sq().clone();
+        a.tensors[fmt::format("{}/{}/exp_avg", prefix, i)] = cpu_copy(st.exp_avg());
+        a.tensors[fmt::format("{}/{}/exp_avg_sq", prefix, i)] = cpu_copy(st.exp_avg_sq());
         if (st.max_exp_avg_sq().defined())
-          a.tensors[fmt::format("{}/{}/max_exp_avg_sq", prefix, i)] = st.max_exp_avg_sq().clone();
+          a.tensors[fmt::format("{}/{}/max_exp_avg_sq", prefix, i)] = cpu_copy(st.max_exp_avg_sq());
       }
       ++i;
     }
@@ -71,9 +77,13 @@ void get_adam(const Archive& a, const std::string& prefix, torch::optim::Adam& o
           throw Error(fmt::format("'{}': optimiser state '{}/{}' is missing or mis-shaped", source, prefix, i));
         auto st = std::make_unique<torch::optim::AdamParamState>();
         st->step(step->item<int64_t>());
-        st->exp_avg(m->clone());
-        st->exp_avg_sq(v->clone());
-        if (auto* mx = find(fmt::format("{}/{}/max_exp_avg_sq", prefix, i))) st->max_exp_avg_sq(mx->clone());
+        // On the parameter's device and in its memory layout (channels-last weights keep channels-last moments).
+        auto like = [&](const torch::Tensor& t) {
+          return t.to(p.device(), /*non_blocking=*/false, /*copy=*/true).contiguous(p.suggest_memory_format());
+        };
+        st->exp_avg(like(*m));
+        st->exp_avg_sq(like(*v));
+        if (auto* mx = find(fmt::format("{}/{}/max_exp_avg_sq", prefix, i))) st->max_exp_avg_sq(like(*mx));
         opt.state()[key] = std::move(st);
       } else {
         opt.state().erase(key);

@@ -90,12 +90,14 @@ bool all_finite(const torch::nn::Module& m) {
   return true;
 }
 
-// Runs G in inference mode (batch norm on running statistics, no power iteration, no graph) and restores its mode.
+// Runs G in inference mode (batch norm on running statistics, no power iteration, no graph) on its device and
+// restores its mode; the samples come back on the CPU (grids, diagnostics, feature networks).
 torch::Tensor generate_eval(GeneratorImpl& g, const torch::Tensor& z) {
   bool was_training = g.is_training();
   g.eval();
   torch::NoGradGuard ng;
-  auto x = g.forward(z);
+  const auto params = g.parameters();
+  auto x = g.forward(params.empty() ? z : z.to(params.front().device())).to(torch::kCPU);
   g.train(was_training);
   return x;
 }

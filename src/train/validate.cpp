@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "ganpp/core/device.h"
 #include "ganpp/core/error.h"
 #include "ganpp/losses/loss.h"
 #include "ganpp/nn/diffaugment.h"
@@ -14,6 +15,7 @@ double gp_weight(const Config& cfg) {
 }
 
 void validate_config(const Config& cfg) {
+  (void)parse_amp(cfg.get_str("train.amp"), parse_device(cfg.get_str("device")));
   auto loss = create_loss(cfg);
   const double gp = gp_weight(cfg);
   if (cfg.get_float("loss.clip") > 0 && gp > 0)

@@ -133,7 +133,9 @@ TEST(Cli, ResumeIsBitExact) {
       " --set loss.drift=0.001 --set model.mbstd_group=4 --set optim.beta1=0 --set optim.beta2=0.99",
       // SNGAN ResNet with self-attention and a projection D.
       " --set model.name=resnet --set model.spectral_norm=d --set model.attention=14 --set model.conditional=projection"
-      " --set loss.name=hinge"};
+      " --set loss.name=hinge",
+      // Channels-last weights and images with bfloat16 autocast (checkpoints hold standard-layout float32 copies).
+      " --set model.channels_last=true --set train.amp=bf16"};
   for (size_t k = 0; k < extras.size(); ++k) {
     auto d = test::temp_dir("cli_resume" + std::to_string(k));
     auto cfg = tiny_config(d);

@@ -33,6 +33,42 @@ Config gaussian_config() {
 }
 }  // namespace
 
+TEST(Trainer, LearnsTheMomentsOfA1DGaussianInBfloat16Autocast) {
+  auto dir = test::temp_dir("gauss_bf16");
+  Config c = gaussian_config();
+  c.set("train.amp", "bf16");
+  Trainer t(c, dir, TrainerOptions{false, true});
+  t.run();
+  auto g = t.task().generator();
+  g->eval();
+  torch::NoGradGuard ng;
+  auto x = g->forward(torch::randn({20000, 4}));
+  EXPECT_EQ(x.scalar_type(), torch::kFloat);  // outside autocast G computes in float32
+  EXPECT_NEAR(x.mean().item<double>(), 3.0, 0.3);
+  EXPECT_GT(x.std().item<double>(), 0.2);
+  EXPECT_LT(x.std().item<double>(), 0.9);
+}
+
+TEST(Trainer, ChannelsLastTrainsTheSameDcganAsTheStandardLayout) {
+  auto run = [](const std::string& name, bool cl) {
+    Config c;
+    for (auto kv : {"threads=1", "data.resolution=16", "data.limit=256", "model.z_dim=16", "model.g_channels=8",
+                    "model.d_channels=8", "train.batch_size=16", "train.max_steps=5", "log.every=5",
+                    "log.sample_every=0", "log.checkpoint_every=0"})
+      c.apply_override(kv);
+    c.set("model.channels_last", cl ? "true" : "false");
+    Trainer t(c, test::temp_dir(name), TrainerOptions{false, true});
+    t.run();
+    std::vector<torch::Tensor> w;
+    for (auto& p : t.task().generator()->parameters()) w.push_back(p.detach().contiguous().clone());
+    return w;
+  };
+  auto a = run("cl_off", false), b = run("cl_on", true);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_LE((a[i] - b[i]).norm().item<double>(), 1e-4 * std::max(1e-3, a[i].norm().item<double>())) << i;
+}
+
 TEST(Trainer, LearnsTheMomentsOfA1DGaussian) {
   auto dir = test::temp_dir("gauss");
   Trainer t(gaussian_config(), dir, TrainerOptions{false, true});

@@ -18,7 +18,8 @@ void add_bench(CLI::App& app) {
   auto* c = bench->add_subcommand("modes", "PacGAN's 2-D mode-coverage benchmark (ring/grid mixtures)");
   c->add_option("--data", o->layout, "ring, grid, ring:N:RADIUS:SIGMA or grid:K:SPACING:SIGMA")->capture_default_str();
   c->add_option("--losses", *losses, "comma-separated losses")->capture_default_str();
-  c->add_option("--seeds", o->seeds, "runs per loss (seeds 0..N-1)")->capture_default_str();
+  c->add_option("--seeds", o->seeds, "runs per loss (seeds FIRST..FIRST+N-1)")->capture_default_str();
+  c->add_option("--first-seed", o->first_seed, "seed of the first run")->capture_default_str();
   c->add_option("--out", o->out, "output folder (per run: eval_samples.csv, eval_scatter.png)")->required();
   c->add_option("--set", o->overrides, "override the benchmark recipe, e.g. --set train.max_steps=8000");
   c->add_option("--threads", o->threads, "torch threads (default: all cores)");
@@ -31,7 +32,7 @@ void add_bench(CLI::App& app) {
     auto rows = run_mode_benchmark(*o);
     std::string table = format_mode_table(rows, *o);
     std::cout << table;
-    std::ofstream(o->out / "results.md") << "data: " << o->layout << ", seeds: " << o->seeds << "\n\n" << table;
+    std::ofstream(o->out / "results.md") << "data: " << o->layout << ", seeds: " << o->first_seed << ".." << o->first_seed + o->seeds - 1 << "\n\n" << table;
   });
 }
 

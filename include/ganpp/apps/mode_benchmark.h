@@ -15,6 +15,7 @@ struct ModeBenchOptions {
   std::string layout = "grid";              // ring, grid, ring:N:R:S, grid:K:D:S
   std::vector<std::string> losses = {"ns"};
   int64_t seeds = 10;
+  int64_t first_seed = 0;                   // seeds first_seed .. first_seed + seeds - 1
   std::filesystem::path out;                // required
   std::vector<std::string> overrides;       // --set on top of the benchmark recipe
   int64_t eval_samples = 2500;
