@@ -1,5 +1,6 @@
 #include "ganpp/core/resources.h"
 #include "ganpp/apps/evaluate.h"
+#include "ganpp/core/device.h"
 
 #include <fmt/format.h>
 
@@ -71,13 +72,15 @@ void ImageSource::for_each_batch(int64_t n, int64_t batch,
   torch::NoGradGuard ng;
   if (fs::is_directory(spec) && fs::exists(fs::path(spec) / "checkpoints")) {
     LoadedGenerator lg = load_generator(spec);
+    lg.g->to(device);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(12345);
     const int64_t k = lg.g->num_classes();
     for (int64_t done = 0; done < n; done += batch) {
       int64_t b = std::min(batch, n - done);
       torch::Tensor y;
       if (k > 0) y = torch::arange(done, done + b, torch::kLong).remainder(k);  // class-balanced over the whole set
-      fn(lg.g->forward(torch::randn({b, lg.g->z_dim()}, gen, torch::kFloat), y), y);
+      auto z = torch::randn({b, lg.g->z_dim()}, gen, torch::kFloat).to(device);
+      fn(lg.g->forward(z, y.defined() ? y.to(device) : y), y);
     }
     return;
   }
@@ -190,7 +193,9 @@ nlohmann::json evaluate_features(const EvalOptions& opt) {
 nlohmann::json evaluate(const EvalOptions& opt) {
   check_metrics(opt.metrics);
   if (!opt.from_features.empty()) return evaluate_features(opt);
+  const torch::Device device = parse_device(opt.device);
   auto fx = create_feature_extractor(opt.features);
+  fx->to(device);
   auto want = [&](const std::string& m) { return std::find(opt.metrics.begin(), opt.metrics.end(), m) != opt.metrics.end(); };
   // Features (not images) are kept: the real ones go to the cache, the fake ones serve KID/PR/DC/--save-features.
   nlohmann::json report;
@@ -211,7 +216,7 @@ nlohmann::json evaluate(const EvalOptions& opt) {
   // keep: the feature rows themselves are needed (KID, PR/DC, --save-features, the real-side cache); FID and IS
   // need only running statistics and logits. Images are never held beyond one batch.
   auto run_side = [&](const std::string& spec, Side& side, const char* label, bool keep) {
-    ImageSource src{spec};
+    ImageSource src{spec, device};
     auto t0 = std::chrono::steady_clock::now();
     src.for_each_batch(opt.n, opt.batch, [&](const torch::Tensor& images, const torch::Tensor& labels) {
       auto [f, l] = fx->extract(images);

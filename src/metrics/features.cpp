@@ -66,12 +66,17 @@ class InceptionFeatures : public FeatureExtractor {
   }
   std::pair<torch::Tensor, torch::Tensor> extract(const torch::Tensor& images) override {
     torch::NoGradGuard ng;
-    auto f = net_->pool3(inception_input((images + 1) / 2, mode_));
-    return {f, net_->logits_from_pool3(f)};
+    auto f = net_->pool3(inception_input((images.to(device_) + 1) / 2, mode_));
+    return {f.to(torch::kCPU), net_->logits_from_pool3(f).to(torch::kCPU)};
+  }
+  void to(const torch::Device& device) override {
+    device_ = device;
+    net_->to(device);
   }
 
  private:
   FidInceptionV3 net_;
+  torch::Device device_{torch::kCPU};
   ResizeMode mode_;
   fs::path path_;
 };
@@ -98,7 +103,7 @@ class TorchScriptInception : public FeatureExtractor {
     torch::NoGradGuard ng;
     // As the StyleGAN2-ADA metrics feed it: uint8 images, (x * 127.5 + 128) truncated, grey repeated to 3 channels.
     // A PNG value v read as v / 127.5 - 1 comes back as v exactly.
-    auto x = (images * 127.5 + 128).clamp(0, 255).to(torch::kByte);
+    auto x = (images.to(device_) * 127.5 + 128).clamp(0, 255).to(torch::kByte);
     if (x.size(1) == 1) x = x.expand({x.size(0), 3, x.size(2), x.size(3)}).contiguous();
     torch::Tensor f;
     try {
@@ -110,11 +115,16 @@ class TorchScriptInception : public FeatureExtractor {
     if (f.dim() != 2 || f.size(0) != x.size(0))
       throw Error(fmt::format("TorchScript module '{}' returned features of shape [{}], expected [{}, D]", path_.string(),
                               fmt::join(f.sizes(), ", "), x.size(0)));
-    return {f.to(torch::kFloat), torch::Tensor()};
+    return {f.to(torch::kCPU, torch::kFloat), torch::Tensor()};
+  }
+  void to(const torch::Device& device) override {
+    device_ = device;
+    m_.to(device);
   }
 
  private:
   torch::jit::Module m_;
+  torch::Device device_{torch::kCPU};
   fs::path path_;
 };
 
@@ -143,11 +153,17 @@ class EvaluatorFeatures : public FeatureExtractor {
   }
   std::pair<torch::Tensor, torch::Tensor> extract(const torch::Tensor& images) override {
     torch::NoGradGuard ng;
-    return net_->forward(images);
+    auto [f, l] = net_->forward(images.to(device_));
+    return {f.to(torch::kCPU), l.to(torch::kCPU)};
+  }
+  void to(const torch::Device& device) override {
+    device_ = device;
+    net_->to(device);
   }
 
  private:
   EvaluatorNet net_{nullptr};
+  torch::Device device_{torch::kCPU};
   fs::path path_;
   double accuracy_ = 0;
   std::string dataset_;

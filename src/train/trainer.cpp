@@ -13,6 +13,7 @@
 #include <iostream>
 #include <thread>
 
+#include "ganpp/core/device.h"
 #include "ganpp/core/error.h"
 #include "ganpp/io/image.h"
 #include "ganpp/io/plot.h"
@@ -190,6 +191,7 @@ Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
   if (cfg_.get_int("eval.every") > 0 && main_) {
     if (!data_->spec().is_image()) throw Error("eval.every > 0 needs image data (the metrics use an image feature network)");
     evaluator_ = create_feature_extractor(cfg_.get_str("eval.features"));
+    evaluator_->to(parse_device(cfg_.get_str("device")));
     const int64_t n = std::min(cfg_.get_int("eval.n"), data_->size());
     std::vector<torch::Tensor> feats;
     for (int64_t s = 0; s < n; s += 250) {

@@ -26,6 +26,8 @@ void add_eval(CLI::App& app) {
   c->add_option("--batch", o->batch, "feature batch size")->capture_default_str();
   c->add_option("--save-features", o->save_features, "write real/fake features (and logits) as .npz");
   c->add_option("--threads", *threads, "torch threads (default: all cores)");
+  c->add_option("--device", o->device, "feature network and run-folder generator device: cpu, cuda, cuda:N")
+      ->capture_default_str();
   c->add_flag("--json", *json, "print the report as JSON");
   c->add_flag("!--no-cache", o->cache, "recompute the real features instead of using the cache");
   c->callback([o, metrics, json, threads] {

@@ -16,6 +16,7 @@ namespace ganpp {
 // from its generator) or a statistics file (FID only).
 struct ImageSource {
   std::string spec;
+  torch::Device device{torch::kCPU};  // where a run folder's generator computes
   // Produces up to n images [N,C,H,W] in [-1,1], batch by batch; `resolution`/`channels` of the other side, when
   // known, so that real and fake are prepared alike.
   // Labels (int64 [B]) come with dataset images (their classes) and with samples of a conditional run (the classes
@@ -27,6 +28,7 @@ struct ImageSource {
 
 struct EvalOptions {
   std::string real, fake, features = "fashion";
+  std::string device = "cpu";  // feature network and run-folder generators: cpu, cuda, cuda:N
   std::vector<std::string> metrics = {"fid", "kid", "is", "pr", "dc"};
   int64_t n = 10000, batch = 250, seed = 0, kid_subset = 1000, kid_subsets = 50;
   std::filesystem::path save_features;

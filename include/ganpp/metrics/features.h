@@ -15,8 +15,11 @@ class FeatureExtractor {
   virtual ~FeatureExtractor() = default;
   // For reports: network, weights and input handling.
   virtual std::string describe() const = 0;
-  // images: [N,C,H,W] float in [-1,1] (ganpp's image range). Returns features [N,D] and logits [N,K].
+  // images: [N,C,H,W] float in [-1,1] (ganpp's image range), on any device. Returns features [N,D] and logits
+  // [N,K] on the CPU.
   virtual std::pair<torch::Tensor, torch::Tensor> extract(const torch::Tensor& images) = 0;
+  // Runs the network on `device` from now on (CPU by default).
+  virtual void to(const torch::Device& device) = 0;
 };
 
 // "inception:FILE.npz[:pytorch-fid|tf1|bicubic]" (pytorch-fid weights), "inception-ts:FILE.pt" (NVIDIA's TorchScript
