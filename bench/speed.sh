@@ -2,7 +2,8 @@
 # Training-step speed, ganpp versus the same model in PyTorch-Python (Debian's python3-torch, same version of torch),
 # on this machine, REPS alternating runs per side (ganpp, Python, ganpp, Python, ...):
 #   dcgan32  configs/bench-dcgan32.yaml   vs bench/python/dcgan32.py   (z 100, 64 channels, 32x32, batch 64, BN, NS),
-#            and the same ganpp model with torch's own transposed convolution (model.conv_transpose=native)
+#            and the same ganpp model with torch's own transposed convolution (model.conv_transpose=native),
+#            channels-last (model.channels_last), bf16 autocast (train.amp=bf16) and both
 #   mlp2d    configs/bench-mlp2d.yaml     vs bench/python/mlp2d.py     (2-D grid mixture, 3x256 MLPs, batch 500, EMA),
 #            and the same at batch 50 (mlp2d-b50), where per-step overhead dominates
 # Per run: the median step time over the run's steady part (ganpp: the it/s of each 10/100-step log window after the
@@ -37,9 +38,16 @@ for i in $(seq "$REPS"); do
   # model.conv_transpose=native is the same model with torch's own transposed convolution (the "before").
   ganpp_run dcgan32.ganpp configs/bench-dcgan32.yaml 80
   ganpp_run dcgan32-native.ganpp configs/bench-dcgan32.yaml 80 --set model.conv_transpose=native
+  # Ways in, one at a time: channels-last layout; bfloat16 autocast (a different precision from the Python side's
+  # float32, so its ratio is not like for like); both.
+  ganpp_run dcgan32-cl.ganpp configs/bench-dcgan32.yaml 80 --set model.channels_last=true
+  ganpp_run dcgan32-bf16.ganpp configs/bench-dcgan32.yaml 80 --set train.amp=bf16
+  ganpp_run dcgan32-bf16-cl.ganpp configs/bench-dcgan32.yaml 80 --set train.amp=bf16 --set model.channels_last=true
   python_run dcgan32.python bench/python/dcgan32.py 60 10
   echo "dcgan32 run $i: ganpp $(tail -1 "$tmp/dcgan32.ganpp" | cut -c1-6) ms/step," \
-       "ganpp native tconv $(tail -1 "$tmp/dcgan32-native.ganpp" | cut -c1-6), python $(tail -1 "$tmp/dcgan32.python")"
+       "ganpp native tconv $(tail -1 "$tmp/dcgan32-native.ganpp" | cut -c1-6)," \
+       "channels-last $(tail -1 "$tmp/dcgan32-cl.ganpp" | cut -c1-6), bf16 $(tail -1 "$tmp/dcgan32-bf16.ganpp" | cut -c1-6)," \
+       "bf16+cl $(tail -1 "$tmp/dcgan32-bf16-cl.ganpp" | cut -c1-6), python $(tail -1 "$tmp/dcgan32.python")"
 done
 for i in $(seq "$REPS"); do
   ganpp_run mlp2d.ganpp configs/bench-mlp2d.yaml 800
@@ -66,7 +74,9 @@ g, d = macs_dcgan32()
 # (no D weight gradients): 2; G forward 1 and backward (weights + inputs) 2. FLOPs = 2 x MACs x batch 64.
 flops = 2 * 64 * (6 * d + 3 * g)
 naive = 2 * 64 * (9 * d + 3 * g)  # every backward counted as weights + inputs, D weight grads in the G update
-for name, base in (("dcgan32", "dcgan32"), ("dcgan32-native", "dcgan32"), ("mlp2d", "mlp2d"), ("mlp2d-b50", "mlp2d-b50")):
+for name, base in (("dcgan32", "dcgan32"), ("dcgan32-native", "dcgan32"), ("dcgan32-cl", "dcgan32"),
+                   ("dcgan32-bf16", "dcgan32"), ("dcgan32-bf16-cl", "dcgan32"), ("mlp2d", "mlp2d"),
+                   ("mlp2d-b50", "mlp2d-b50")):
     a, b = np.loadtxt(f"{t}/{name}.ganpp", ndmin=1), np.loadtxt(f"{t}/{base}.python", ndmin=1)
     ma, mb = np.median(a), np.median(b)
     line = (f"{name:14s} ganpp {ma:8.2f} ms/step (range {a.min():.2f}-{a.max():.2f})   python {mb:8.2f} ms/step "

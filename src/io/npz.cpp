@@ -35,7 +35,10 @@ uint32_t get32(const std::string& s, size_t at) {
 }
 
 std::string inflate_raw(const std::string& in, size_t expected, const std::string& source) {
-  if (expected > (size_t(1) << 36)) throw Error(fmt::format("'{}': entry claims {} bytes", source, expected));
+  // Deflate expands at most ~1032:1: a larger claim is a corrupt (or hostile) header, refused before allocating.
+  if (expected > 1032 * in.size() + 64 || expected > (size_t(1) << 36))
+    throw Error(fmt::format("'{}': entry claims {} bytes from {} compressed bytes, more than deflate can produce", source,
+                            expected, in.size()));
   std::string out(expected, '\0');
   z_stream zs{};
   if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw Error("zlib: inflateInit failed");
