@@ -47,18 +47,20 @@ def main():
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
+    dev = torch.device(a.device)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    data = load_fashion(64 * (a.steps + a.warmup))
-    g, d = generator(), discriminator()
+    data = load_fashion(64 * (a.steps + a.warmup)).to(dev)
+    g, d = generator().to(dev), discriminator().to(dev)
     og = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
     od = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
     times = []
     for step in range(a.steps + a.warmup):
         t0 = time.perf_counter()
         real = data[step * 64:(step + 1) * 64]
-        fake = g(torch.randn(64, 100, 1, 1))
+        fake = g(torch.randn(64, 100, 1, 1, device=dev))
         loss_d = F.softplus(-d(real)).mean() + F.softplus(d(fake.detach())).mean()
         od.zero_grad(set_to_none=False)
         loss_d.backward()

@@ -285,7 +285,19 @@ TEST(Cli, BadInputsGiveOneClearErrorAndNonZeroExit) {
       {"train --config " + q(cfg) + " --set data.dataset=idx --set data.path=" + q(hostile / "idx/bad-dims-claim-1TiB.idx"),
        "is truncated: header declares 1099511627776 data bytes, file has 8"},
       {"train --config " + q(hostile / "yaml/bad-nested-30000.yaml"), "bad-nested-30000.yaml: not valid YAML"},
+      {"train --config " + q(hostile / "yaml/bad-key-is-a-mapping.yaml"), "a key must be a plain name, got a mapping"},
+      {"train --config " + q(cfg) + " --set data.crops_per_image=4", "data.crops_per_image=4 applies to data.dataset=image-folder"},
+      {"train --config " + q(cfg) + " --set data.dataset=gaussian --set model.name=mlp --set data.balance_classes=true",
+       "data.balance_classes: dataset 'gaussian' has no class labels"},
+      {"train --config " + q(cfg) + " --set data.dataset=image-folder --set data.path=" + q(d / "pnm16"), "16-bit PNM (maximum value 2255) is not supported"},
+      {"eval --real " + q(hostile / "npz/bad-deflate-claims-2GiB-from-tiny-entry.npz") + " --fake " + q(d / "empty") + " --metrics fid",
+       "more than deflate can produce"},
+      {"train --config " + q(cfg) + " --set train.amp=half", "'train.amp' = 'half' (in --set): expected one of: none, bf16, fp16"},
   };
+  if (!torch::cuda::is_available())
+    cases.push_back({"train --config " + q(cfg) + " --device cuda", "device 'cuda': no CUDA device is usable"});
+  fs::create_directories(d / "pnm16");
+  fs::copy_file(hostile / "image/bad-pnm-16bit-truncated.ppm", d / "pnm16" / "a.ppm");
   for (auto& c : cases) {
     std::string out;
     EXPECT_EQ(run_cli(c.args, &out), 1) << c.args << "\n" << out;

@@ -40,7 +40,7 @@ void add_train(CLI::App& app) {
     int64_t max_steps = -1, threads = -1, nproc = 1;
     double max_minutes = -1;
     bool quiet = false;
-    std::string rdzv;
+    std::string rdzv, device;
   };
   auto o = std::make_shared<Opts>();
   auto* c = app.add_subcommand("train", "train a GAN from a YAML config into a run folder");
@@ -51,10 +51,12 @@ void add_train(CLI::App& app) {
   c->add_option("--max-steps", o->max_steps, "stop after this many steps (train.max_steps)");
   c->add_option("--max-minutes", o->max_minutes, "stop after this many minutes (train.max_minutes)");
   c->add_option("--threads", o->threads, "torch threads (default: all cores)");
+  c->add_option("--device", o->device, "cpu, cuda or cuda:N (the config key device)");
   c->add_flag("--quiet,-q", o->quiet, "no progress output");
   c->callback([o] {
     Config cfg = Config::from_yaml_file(o->config);
     for (auto& s : o->sets) cfg.apply_override(s);
+    if (!o->device.empty()) cfg.set("device", o->device, "--device");
     if (o->max_steps >= 0) cfg.set("train.max_steps", std::to_string(o->max_steps), "--max-steps");
     if (o->max_minutes >= 0) cfg.set("train.max_minutes", fmt::format("{}", o->max_minutes), "--max-minutes");
     if (o->threads >= 0) cfg.set("threads", std::to_string(o->threads), "--threads");
@@ -85,7 +87,7 @@ void add_resume(CLI::App& app) {
     int64_t max_steps = -1, threads = -1, nproc = 1;
     double max_minutes = -1;
     bool quiet = false;
-    std::string rdzv;
+    std::string rdzv, device;
   };
   auto o = std::make_shared<Opts>();
   auto* c = app.add_subcommand("resume", "continue a run exactly where its last checkpoint left off");
@@ -94,6 +96,7 @@ void add_resume(CLI::App& app) {
   c->add_option("--max-steps", o->max_steps, "new step limit (train.max_steps)");
   c->add_option("--max-minutes", o->max_minutes, "stop after this many minutes of this invocation");
   c->add_option("--threads", o->threads, "torch threads (default: the run's setting)");
+  c->add_option("--device", o->device, "continue on another device: cpu, cuda or cuda:N");
   c->add_flag("--quiet,-q", o->quiet, "no progress output");
   c->callback([o] {
     fs::path run = o->run;
@@ -102,6 +105,7 @@ void add_resume(CLI::App& app) {
     if (o->max_steps >= 0) cfg.set("train.max_steps", std::to_string(o->max_steps), "--max-steps");
     cfg.set("train.max_minutes", fmt::format("{}", o->max_minutes >= 0 ? o->max_minutes : 0.0), "--max-minutes");
     if (o->threads >= 0) cfg.set("threads", std::to_string(o->threads), "--threads");
+    if (!o->device.empty()) cfg.set("device", o->device, "--device");
     if (is_launcher(static_cast<int>(o->nproc))) {
       std::vector<std::string> extra;
       if (o->threads < 0 && cfg.get_int("threads") == 0) extra.push_back(worker_threads(o->nproc));
