@@ -4,6 +4,7 @@
 #   dcgan32  configs/bench-dcgan32.yaml   vs bench/python/dcgan32.py   (z 100, 64 channels, 32x32, batch 64, BN, NS),
 #            and the same ganpp model with torch's own transposed convolution (model.conv_transpose=native),
 #            channels-last (model.channels_last), bf16 autocast (train.amp=bf16) and both
+#   sngan32  configs/bench-sngan32.yaml   vs bench/python/sngan32.py   (ResNet G/D width 32, SN in D, hinge, batch 64)
 #   mlp2d    configs/bench-mlp2d.yaml     vs bench/python/mlp2d.py     (2-D grid mixture, 3x256 MLPs, batch 500, EMA),
 #            and the same at batch 50 (mlp2d-b50), where per-step overhead dominates
 # Per run: the median step time over the run's steady part (ganpp: the it/s of each 10/100-step log window after the
@@ -50,6 +51,11 @@ for i in $(seq "$REPS"); do
        "bf16+cl $(tail -1 "$tmp/dcgan32-bf16-cl.ganpp" | cut -c1-6), python $(tail -1 "$tmp/dcgan32.python")"
 done
 for i in $(seq "$REPS"); do
+  ganpp_run sngan32.ganpp configs/bench-sngan32.yaml 40 --set log.every=5
+  python_run sngan32.python bench/python/sngan32.py 30 5
+  echo "sngan32 run $i: ganpp $(tail -1 "$tmp/sngan32.ganpp" | cut -c1-6) ms/step, python $(tail -1 "$tmp/sngan32.python")"
+done
+for i in $(seq "$REPS"); do
   ganpp_run mlp2d.ganpp configs/bench-mlp2d.yaml 800
   python_run mlp2d.python bench/python/mlp2d.py 600 50
   # Batch 50: the overhead-bound regime of the same model (per-step framework cost dominates the arithmetic).
@@ -75,7 +81,7 @@ g, d = macs_dcgan32()
 flops = 2 * 64 * (6 * d + 3 * g)
 naive = 2 * 64 * (9 * d + 3 * g)  # every backward counted as weights + inputs, D weight grads in the G update
 for name, base in (("dcgan32", "dcgan32"), ("dcgan32-native", "dcgan32"), ("dcgan32-cl", "dcgan32"),
-                   ("dcgan32-bf16", "dcgan32"), ("dcgan32-bf16-cl", "dcgan32"), ("mlp2d", "mlp2d"),
+                   ("dcgan32-bf16", "dcgan32"), ("dcgan32-bf16-cl", "dcgan32"), ("sngan32", "sngan32"), ("mlp2d", "mlp2d"),
                    ("mlp2d-b50", "mlp2d-b50")):
     a, b = np.loadtxt(f"{t}/{name}.ganpp", ndmin=1), np.loadtxt(f"{t}/{base}.python", ndmin=1)
     ma, mb = np.median(a), np.median(b)
