@@ -9,26 +9,31 @@
 # requested class and the per-class FID.
 #
 #   bash bench/zoo_quality.sh [OUT=bench-out/zoo] [MINUTES=8] [THREADS=$(nproc)] [N=10000]   (after `make build`)
-# MODELS="dcgan-fashion progan-fashion" limits the ganpp rows; SKIP_PYTHON=1 reuses OUT/python-dcgan.
+# MODELS="dcgan-fashion progan-fashion" limits the ganpp rows; SKIP_PYTHON=1 reuses OUT/python-dcgan; SKIP_TRAIN=1
+# rescores the runs already in OUT; FEATURES=evaluator:evaluators/fashion-v1.ganpp scores with the first evaluator
+# (the table of 2026-12-04 used it; the default is the current `fashion`).
 set -euo pipefail
 OUT=${1:-bench-out/zoo}; MINUTES=${2:-8}; THREADS=${3:-$(nproc)}; N=${4:-10000}
 mkdir -p "$OUT"
+FEATURES=${FEATURES:-fashion}
 echo "$(date -u +%F) $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $MINUTES min each, $THREADS threads"
 for cfg in ${MODELS:-dcgan-fashion cdcgan-fashion acgan-fashion sngan-fashion progan-fashion}; do
-  rm -rf "${OUT:?}/$cfg"
-  build/ganpp train -q --config "configs/$cfg.yaml" --out "$OUT/$cfg" --max-minutes "$MINUTES" --threads "$THREADS"
+  if [ -z "${SKIP_TRAIN:-}" ]; then
+    rm -rf "${OUT:?}/$cfg"
+    build/ganpp train -q --config "configs/$cfg.yaml" --out "$OUT/$cfg" --max-minutes "$MINUTES" --threads "$THREADS"
+  fi
   echo "$cfg: $(tail -1 "$OUT/$cfg/metrics.jsonl" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["step"], "steps")')"
 done
-if [ -z "${SKIP_PYTHON:-}" ]; then
+if [ -z "${SKIP_PYTHON:-}" ] && [ -z "${SKIP_TRAIN:-}" ]; then
   rm -rf "${OUT:?}/python-dcgan"
   /usr/bin/python3 bench/python/dcgan_fashion.py --minutes "$MINUTES" --threads "$THREADS" --n "$N" --out "$OUT/python-dcgan" | tail -2
 fi
 for cfg in ${MODELS:-dcgan-fashion cdcgan-fashion acgan-fashion sngan-fashion progan-fashion}; do
-  build/ganpp eval --real fashion-mnist --fake "$OUT/$cfg" --features fashion --metrics fid,kid,pr,dc,is --n "$N" \
+  build/ganpp eval --real fashion-mnist --fake "$OUT/$cfg" --features "$FEATURES" --metrics fid,kid,pr,dc,is --n "$N" \
     --threads "$THREADS" --json > "$OUT/$cfg.json" 2> /dev/null
 done
 # The Python samples against the same real images (the test split prepared like the ganpp runs: 32x32 padded).
-build/ganpp eval --real "fashion-mnist@$OUT/dcgan-fashion" --fake "$OUT/python-dcgan" --features fashion \
+build/ganpp eval --real "fashion-mnist@$OUT/dcgan-fashion" --fake "$OUT/python-dcgan" --features "$FEATURES" \
   --metrics fid,kid,pr,dc,is --n "$N" --threads "$THREADS" --json > "$OUT/python-dcgan.json" 2> /dev/null
 /usr/bin/python3 - "$OUT" <<'PY'
 import json, sys

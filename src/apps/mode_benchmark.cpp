@@ -21,7 +21,7 @@ Config mode_bench_recipe() {
   Config c;
   for (auto kv : {"data.dataset=mixture2d", "data.samples=100000", "data.prefetch=0", "model.name=mlp",
                   "model.z_dim=2", "model.hidden=256", "model.layers=3", "train.batch_size=500",
-                  "train.max_steps=8000", "optim.g_lr=0.0005", "optim.d_lr=0.0005", "optim.beta1=0.5",
+                  "train.max_steps=16000", "optim.g_lr=0.0005", "optim.d_lr=0.0005", "optim.beta1=0.5",
                   "optim.beta2=0.999", "optim.decay_start=0.5", "optim.decay_to=0", "ema.enabled=true",
                   "ema.decay=0.99", "log.every=500",
                   "log.sample_every=0", "log.checkpoint_every=0", "log.keep_checkpoints=1", "log.warn_after=1000000"})
