@@ -22,6 +22,7 @@ class GanTask : public Task {
     device_ = parse_device(cfg.get_str("device"));
     amp_ = parse_amp(cfg.get_str("train.amp"), device_);
     channels_last_ = cfg.get_bool("model.channels_last");
+    fuse_d_ = cfg.get_bool("train.fuse_d");
     scaler_d_ = LossScaler(amp_ == Amp::Float16);
     scaler_g_ = LossScaler(amp_ == Amp::Float16);
     auto m = create_models(cfg, spec);
@@ -29,6 +30,17 @@ class GanTask : public Task {
     d_ = m.d;
     d_->to(device_);
     if (channels_last_) to_channels_last(*d_);
+    if (fuse_d_) {
+      for (auto& mod : d_->modules(/*include_self=*/false)) {
+        const std::string n = mod->name();
+        for (const char* dep : {"BatchNorm", "MinibatchStdDev", "SpectralNorm"})
+          if (n.find(dep) != std::string::npos)
+            throw Error(fmt::format("train.fuse_d=true: D's {} makes a sample's score depend on the batch (or on how "
+                                    "often D runs), so real and fake cannot share a pass; use model.d_batchnorm=false, "
+                                    "model.mbstd_group=0, no spectral norm in D, or train.fuse_d=false",
+                                    n));
+      }
+    }
     loss_ = create_loss(cfg);
     const double b1 = cfg.get_float("optim.beta1"), b2 = cfg.get_float("optim.beta2"), eps = cfg.get_float("optim.eps");
     opt_g_ = std::make_unique<torch::optim::Adam>(
@@ -200,8 +212,16 @@ class GanTask : public Task {
     torch::Tensor real_out, real_cls, fake_out, fake_cls;
     {
       AutocastScope ac(amp_, device_);
-      std::tie(real_out, real_cls) = d_->forward_aux(real_in, y_real);
-      std::tie(fake_out, fake_cls) = d_->forward_aux(fake_in, y_fake);
+      if (fuse_d_) {  // one pass over [real; fake]: D treats every sample on its own, so this is the same function
+        const int64_t nr = real_in.size(0);
+        auto [out, cls] = d_->forward_aux(torch::cat({real_in, fake_in}),
+                                          y_real.defined() ? torch::cat({y_real, y_fake}) : y_real);
+        real_out = out.narrow(0, 0, nr), fake_out = out.narrow(0, nr, out.size(0) - nr);
+        if (cls.defined()) real_cls = cls.narrow(0, 0, nr), fake_cls = cls.narrow(0, nr, cls.size(0) - nr);
+      } else {
+        std::tie(real_out, real_cls) = d_->forward_aux(real_in, y_real);
+        std::tie(fake_out, fake_cls) = d_->forward_aux(fake_in, y_fake);
+      }
     }
     // Losses and regularisers in float32 (under train.amp only the forward passes above are autocast).
     std::tie(real_out, real_cls, fake_out, fake_cls) = std::make_tuple(f32(real_out), f32(real_cls), f32(fake_out), f32(fake_cls));
@@ -369,7 +389,7 @@ class GanTask : public Task {
   std::unique_ptr<GradientBuckets> buckets_g_, buckets_d_;
   torch::Device device_{torch::kCPU};
   Amp amp_ = Amp::None;
-  bool channels_last_ = false;
+  bool channels_last_ = false, fuse_d_ = false;
   LossScaler scaler_d_, scaler_g_;
   Growable* g_grow_ = nullptr;
   Growable* d_grow_ = nullptr;

@@ -100,6 +100,7 @@ Schema build_schema() {
   s.key_range("train.rollback_lr_scale", 1e-6, 1, s.add("train.rollback_lr_scale", T::Float, "0.5",
       "learning-rate multiplier applied at each rollback (cumulative, kept in checkpoints)"));
   s.add("train.max_rollbacks", T::Int, "3", "rollbacks allowed in one run before training stops").min = 0;
+  s.add("train.fuse_d", T::Bool, "false", "D scores the real and the fake batch in one pass (D without batch norm, minibatch stddev or spectral norm)");
   s.add("train.amp", T::String, "none", "mixed precision of the forward passes: none, bf16 (CPU and CUDA) or fp16 (CUDA, loss-scaled)").choices = {"none", "bf16", "fp16"};
   s.key_range("train.bucket_mb", 1e-6, 1024, s.add("train.bucket_mb", T::Float, "1",
       "data-parallel: gradient all-reduce bucket size in MiB (buckets start while backward runs)"));
