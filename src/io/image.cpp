@@ -42,9 +42,11 @@ void check_pnm(const std::string& b, const std::string& source) {
       }
     }
     const size_t start = i;
-    while (i < b.size() && std::isdigit(static_cast<unsigned char>(b[i]))) v[f] = v[f] * 10 + (b[i++] - '0');
-    if (i - start > 9)
-      throw Error(fmt::format("cannot decode image '{}': its PNM header {} has {} digits", source, names[f], i - start));
+    while (i < b.size() && std::isdigit(static_cast<unsigned char>(b[i]))) {
+      if (i - start == 9)
+        throw Error(fmt::format("cannot decode image '{}': its PNM header {} has more than 9 digits", source, names[f]));
+      v[f] = v[f] * 10 + (b[i++] - '0');
+    }
     if (i == start) return;  // not a number: stb refuses the file itself
   }
   if (v[2] > 255)
