@@ -78,7 +78,7 @@ void ImageSource::for_each_batch(int64_t n, int64_t batch,
     for (int64_t done = 0; done < n; done += batch) {
       int64_t b = std::min(batch, n - done);
       torch::Tensor y;
-      if (k > 0) y = torch::arange(done, done + b, torch::kLong).remainder(k);  // class-balanced over the whole set
+      if (k > 0) y = cycle_labels(b, k, done);  // class-balanced over the whole set
       auto z = torch::randn({b, lg.g->z_dim()}, gen, torch::kFloat).to(device);
       fn(lg.g->forward(z, y.defined() ? y.to(device) : y), y);
     }

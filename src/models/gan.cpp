@@ -14,8 +14,8 @@ Conditioning parse_conditioning(const std::string& name) {
   throw Error(fmt::format("model.conditional '{}': expected none, projection or acgan", name));
 }
 
-torch::Tensor cycle_labels(int64_t n, int64_t num_classes) {
-  return torch::arange(n, torch::kLong).remainder(std::max<int64_t>(num_classes, 1));
+torch::Tensor cycle_labels(int64_t n, int64_t num_classes, int64_t first) {
+  return torch::arange(first, first + n, torch::kLong).remainder(std::max<int64_t>(num_classes, 1));
 }
 
 torch::Tensor balanced_labels(int64_t n, int64_t num_classes, torch::Generator& gen) {

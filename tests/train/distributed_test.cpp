@@ -92,7 +92,9 @@ TEST(Distributed, TwoWorkersMatchOneProcessWithTheWholeBatch) {
     // Per tensor too, except for the progressive model: its zero-initialised biases are still ~1e-4 after 6 steps
     // (D's one output bias ~7e-4), where float32 summation-order noise alone reaches 1e-5 relative (measured with
     // and without minibatch stddev alike), while each network as a whole agrees to ~5e-9.
-    if (k < 2) EXPECT_LE(rel, 1e-5) << "case " << k;
+    if (k < 2) {
+      EXPECT_LE(rel, 1e-5) << "case " << k;
+    }
     // Rank 0 alone wrote the logs, with the workers' count and the time spent in collectives.
     std::ifstream m(d / "two/metrics.jsonl");
     int lines = 0;

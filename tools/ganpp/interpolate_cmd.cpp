@@ -60,7 +60,7 @@ void add_interpolate(CLI::App& app) {
       x = lg.g->forward(z, w);
     } else {
       torch::Tensor y;
-      if (k > 0) y = torch::arange(o->rows, torch::kLong).remainder(k).repeat_interleave(o->steps);
+      if (k > 0) y = cycle_labels(o->rows, k).repeat_interleave(o->steps);
       x = lg.g->forward(interpolate_latents(a, b, o->steps, mode), y);
     }
     fs::path out = o->out;

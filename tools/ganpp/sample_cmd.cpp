@@ -54,7 +54,7 @@ void add_sample(CLI::App& app) {
     for (int64_t done = 0; done < o->n; done += o->batch) {
       int64_t b = std::min(o->batch, o->n - done);
       torch::Tensor y;
-      if (k > 0) y = cls >= 0 ? torch::full({b}, cls, torch::kLong) : torch::arange(done, done + b, torch::kLong).remainder(k);
+      if (k > 0) y = cls >= 0 ? torch::full({b}, cls, torch::kLong) : cycle_labels(b, k, done);
       parts.push_back(lg.g->forward(torch::randn({b, lg.g->z_dim()}, gen, torch::kFloat), y));
     }
     auto x = torch::cat(parts);

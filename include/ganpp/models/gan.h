@@ -67,8 +67,8 @@ class Growable {
 };
 
 // Labels for n conditional samples, class-balanced and deterministic: 0, 1, ..., K-1, 0, 1, ... (a grid with K
-// columns shows one class per column).
-torch::Tensor cycle_labels(int64_t n, int64_t num_classes);
+// columns shows one class per column); `first` continues the cycle at sample `first` (batches of one long run).
+torch::Tensor cycle_labels(int64_t n, int64_t num_classes, int64_t first = 0);
 // Labels for a training batch: every class n/K or n/K+1 times, in random order from `gen`.
 torch::Tensor balanced_labels(int64_t n, int64_t num_classes, torch::Generator& gen);
 
