@@ -79,7 +79,7 @@ void ImageSource::for_each_batch(int64_t n, int64_t batch,
       int64_t b = std::min(batch, n - done);
       torch::Tensor y;
       if (k > 0) y = cycle_labels(b, k, done);  // class-balanced over the whole set
-      auto z = torch::randn({b, lg.g->z_dim()}, gen, torch::kFloat).to(device);
+      auto z = latent_noise(b, lg.g->z_dim(), lg.config.get_str("model.z_dist") == "uniform", gen).to(device);
       fn(lg.g->forward(z, y.defined() ? y.to(device) : y), y);
     }
     return;

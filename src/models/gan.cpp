@@ -14,6 +14,11 @@ Conditioning parse_conditioning(const std::string& name) {
   throw Error(fmt::format("model.conditional '{}': expected none, projection or acgan", name));
 }
 
+torch::Tensor latent_noise(int64_t n, int64_t z_dim, bool uniform, torch::Generator& gen) {
+  if (uniform) return torch::rand({n, z_dim}, gen, torch::kFloat) * 2 - 1;
+  return torch::randn({n, z_dim}, gen, torch::kFloat);
+}
+
 torch::Tensor cycle_labels(int64_t n, int64_t num_classes, int64_t first) {
   return torch::arange(first, first + n, torch::kLong).remainder(std::max<int64_t>(num_classes, 1));
 }

@@ -23,6 +23,7 @@ class GanTask : public Task {
     amp_ = parse_amp(cfg.get_str("train.amp"), device_);
     channels_last_ = cfg.get_bool("model.channels_last");
     fuse_d_ = cfg.get_bool("train.fuse_d");
+    z_uniform_ = cfg.get_str("model.z_dist") == "uniform";
     scaler_d_ = LossScaler(amp_ == Amp::Float16);
     scaler_g_ = LossScaler(amp_ == Amp::Float16);
     auto m = create_models(cfg, spec);
@@ -160,7 +161,7 @@ class GanTask : public Task {
   }
 
   torch::Tensor noise(int64_t n, torch::Generator& gen) const override {
-    return torch::randn({n, g_->z_dim()}, gen, torch::kFloat);
+    return latent_noise(n, g_->z_dim(), z_uniform_, gen);
   }
 
   // What D sees of a batch: instance noise, augmentation, then packing m samples into one.
@@ -389,7 +390,7 @@ class GanTask : public Task {
   std::unique_ptr<GradientBuckets> buckets_g_, buckets_d_;
   torch::Device device_{torch::kCPU};
   Amp amp_ = Amp::None;
-  bool channels_last_ = false, fuse_d_ = false;
+  bool channels_last_ = false, fuse_d_ = false, z_uniform_ = false;
   LossScaler scaler_d_, scaler_g_;
   Growable* g_grow_ = nullptr;
   Growable* d_grow_ = nullptr;

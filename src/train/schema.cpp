@@ -43,6 +43,7 @@ Schema build_schema() {
 
   s.add("model.name", T::String, "dcgan", "model family").dynamic = [] { return ModelRegistry::instance().names(); };
   s.add("model.z_dim", T::Int, "100", "noise dimension").min = 1;
+  s.add("model.z_dist", T::String, "normal", "noise distribution: normal N(0, I) or uniform U(-1, 1)^z_dim").choices = {"normal", "uniform"};
   s.add("model.g_channels", T::Int, "64", "dcgan: generator width (channels of the last hidden layer); resnet: channels of every block").min = 1;
   s.add("model.d_channels", T::Int, "64", "dcgan: discriminator width (channels of the first layer); resnet: channels of every block").min = 1;
   s.add("model.channels_last", T::Bool, "false", "convolution weights and images in channels-last layout (oneDNN / cuDNN native)");

@@ -69,6 +69,21 @@ TEST(Trainer, ChannelsLastTrainsTheSameDcganAsTheStandardLayout) {
     EXPECT_LE((a[i] - b[i]).norm().item<double>(), 1e-4 * std::max(1e-3, a[i].norm().item<double>())) << i;
 }
 
+TEST(Trainer, UniformLatentNoise) {
+  Config c = gaussian_config();
+  c.set("model.z_dist", "uniform");
+  c.set("train.max_steps", "20");
+  Trainer t(c, test::temp_dir("gauss_uniform"), TrainerOptions{false, true});
+  t.run();
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
+  auto z = t.task().noise(20000, gen);
+  EXPECT_EQ(z.sizes(), (std::vector<int64_t>{20000, 4}));
+  EXPECT_GE(z.min().item<double>(), -1.0);
+  EXPECT_LE(z.max().item<double>(), 1.0);
+  EXPECT_NEAR(z.std().item<double>(), 1 / std::sqrt(3.0), 0.01);  // U(-1, 1)
+  EXPECT_NEAR(z.mean().item<double>(), 0.0, 0.02);
+}
+
 TEST(Trainer, LearnsTheMomentsOfA1DGaussian) {
   auto dir = test::temp_dir("gauss");
   Trainer t(gaussian_config(), dir, TrainerOptions{false, true});

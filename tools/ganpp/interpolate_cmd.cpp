@@ -41,8 +41,9 @@ void add_interpolate(CLI::App& app) {
     LoadedGenerator lg = load_generator(o->run, o->checkpoint, !o->no_ema);
     if (!lg.spec.is_image()) throw Error(fmt::format("run '{}' generates vectors, not images: use ganpp sample", o->run));
     auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(o->seed));
-    auto a = torch::randn({o->rows, lg.g->z_dim()}, gen, torch::kFloat);
-    auto b = torch::randn({o->rows, lg.g->z_dim()}, gen, torch::kFloat);
+    const bool uniform = lg.config.get_str("model.z_dist") == "uniform";
+    auto a = latent_noise(o->rows, lg.g->z_dim(), uniform, gen);
+    auto b = latent_noise(o->rows, lg.g->z_dim(), uniform, gen);
     const int64_t k = lg.g->num_classes();
     torch::NoGradGuard ng;
     torch::Tensor x;

@@ -55,7 +55,7 @@ void add_sample(CLI::App& app) {
       int64_t b = std::min(o->batch, o->n - done);
       torch::Tensor y;
       if (k > 0) y = cls >= 0 ? torch::full({b}, cls, torch::kLong) : cycle_labels(b, k, done);
-      parts.push_back(lg.g->forward(torch::randn({b, lg.g->z_dim()}, gen, torch::kFloat), y));
+      parts.push_back(lg.g->forward(latent_noise(b, lg.g->z_dim(), lg.config.get_str("model.z_dist") == "uniform", gen), y));
     }
     auto x = torch::cat(parts);
     fs::path out = o->out;

@@ -66,6 +66,9 @@ class Growable {
   virtual int64_t max_level() const = 0;
 };
 
+// Noise for n samples of a z_dim-dimensional generator: N(0, I), or U(-1, 1)^z_dim when `uniform` (model.z_dist).
+torch::Tensor latent_noise(int64_t n, int64_t z_dim, bool uniform, torch::Generator& gen);
+
 // Labels for n conditional samples, class-balanced and deterministic: 0, 1, ..., K-1, 0, 1, ... (a grid with K
 // columns shows one class per column); `first` continues the cycle at sample `first` (batches of one long run).
 torch::Tensor cycle_labels(int64_t n, int64_t num_classes, int64_t first = 0);
