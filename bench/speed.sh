@@ -6,7 +6,7 @@
 #            channels-last (model.channels_last), bf16 autocast (train.amp=bf16) and both
 #   sngan32  configs/bench-sngan32.yaml   vs bench/python/sngan32.py   (ResNet G/D width 32, SN in D, hinge, batch 64)
 #   mlp2d    configs/bench-mlp2d.yaml     vs bench/python/mlp2d.py     (2-D grid mixture, 3x256 MLPs, batch 500, EMA),
-#            and the same at batch 50 (mlp2d-b50), where per-step overhead dominates
+#            with the fused D pass (train.fuse_d), and the same at batch 50 (mlp2d-b50), where per-step overhead dominates
 # Per run: the median step time over the run's steady part (ganpp: the it/s of each 10/100-step log window after the
 # first window of metrics.jsonl; Python: per-step timers after the warm-up). Prints each run, the median and range
 # of the per-run medians, the ratio, and for DCGAN-32 the achieved GFLOP/s from an analytic FLOP count.
@@ -57,11 +57,13 @@ for i in $(seq "$REPS"); do
 done
 for i in $(seq "$REPS"); do
   ganpp_run mlp2d.ganpp configs/bench-mlp2d.yaml 800
+  ganpp_run mlp2d-fused.ganpp configs/bench-mlp2d.yaml 800 --set train.fuse_d=true  # one D pass over [real; fake]
   python_run mlp2d.python bench/python/mlp2d.py 600 50
   # Batch 50: the overhead-bound regime of the same model (per-step framework cost dominates the arithmetic).
   ganpp_run mlp2d-b50.ganpp configs/bench-mlp2d.yaml 2000 --set train.batch_size=50 --set log.every=250
   python_run mlp2d-b50.python bench/python/mlp2d.py 1500 100 --batch 50
-  echo "mlp2d run $i: ganpp $(tail -1 "$tmp/mlp2d.ganpp" | cut -c1-6) ms/step, python $(tail -1 "$tmp/mlp2d.python");" \
+  echo "mlp2d run $i: ganpp $(tail -1 "$tmp/mlp2d.ganpp" | cut -c1-6) ms/step, fused D $(tail -1 "$tmp/mlp2d-fused.ganpp" | cut -c1-6)," \
+       "python $(tail -1 "$tmp/mlp2d.python");" \
        "batch 50: ganpp $(tail -1 "$tmp/mlp2d-b50.ganpp" | cut -c1-6), python $(tail -1 "$tmp/mlp2d-b50.python")"
 done
 /usr/bin/python3 - "$tmp" <<'PY'
@@ -81,7 +83,7 @@ g, d = macs_dcgan32()
 flops = 2 * 64 * (6 * d + 3 * g)
 naive = 2 * 64 * (9 * d + 3 * g)  # every backward counted as weights + inputs, D weight grads in the G update
 for name, base in (("dcgan32", "dcgan32"), ("dcgan32-native", "dcgan32"), ("dcgan32-cl", "dcgan32"),
-                   ("dcgan32-bf16", "dcgan32"), ("dcgan32-bf16-cl", "dcgan32"), ("sngan32", "sngan32"), ("mlp2d", "mlp2d"),
+                   ("dcgan32-bf16", "dcgan32"), ("dcgan32-bf16-cl", "dcgan32"), ("sngan32", "sngan32"), ("mlp2d", "mlp2d"), ("mlp2d-fused", "mlp2d"),
                    ("mlp2d-b50", "mlp2d-b50")):
     a, b = np.loadtxt(f"{t}/{name}.ganpp", ndmin=1), np.loadtxt(f"{t}/{base}.python", ndmin=1)
     ma, mb = np.median(a), np.median(b)
