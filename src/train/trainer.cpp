@@ -105,6 +105,17 @@ torch::Tensor generate_eval(GeneratorImpl& g, const torch::Tensor& z) {
 
 }  // namespace
 
+// (An evenly spaced subset with sample seed 0 once took 64 identical crops of one photo when the stride was a
+// multiple of the image count under data.crops_per_image: the diversity ratio was off by 10^7.)
+std::pair<std::vector<int64_t>, std::vector<uint64_t>> reference_sample(int64_t size, int64_t n, uint64_t seed) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  auto perm = torch::randperm(size, gen, torch::kLong).narrow(0, 0, n).contiguous();
+  std::vector<int64_t> idx(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + n);
+  std::vector<uint64_t> seeds(idx.size());
+  for (size_t i = 0; i < idx.size(); ++i) seeds[i] = mix64(seed, static_cast<uint64_t>(idx[i]));
+  return {idx, seeds};
+}
+
 double mean_pairwise_distance(const torch::Tensor& x) {
   auto f = x.detach().reshape({x.size(0), -1}).to(torch::kDouble);
   const int64_t n = f.size(0);
@@ -181,11 +192,10 @@ Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
     real_reference_ = data_->get(idx, std::vector<uint64_t>(idx.size(), 0));
   }
   {
-    // Diversity reference: an evenly spaced subset of the data, as many samples as the diversity probe uses.
+    // Diversity reference: as many data samples as the diversity probe uses.
     const int64_t n = std::min<int64_t>({data_->size(), fixed_noise_.size(0), data_->spec().is_image() ? 64 : 1000});
-    std::vector<int64_t> idx(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) idx[static_cast<size_t>(i)] = i * (data_->size() / n);
-    diversity_real_ = data_->get(idx, std::vector<uint64_t>(idx.size(), 0));
+    auto [idx, seeds] = reference_sample(data_->size(), n, mix64(seed, 4));
+    diversity_real_ = data_->get(idx, seeds);
     real_diversity_ = mean_pairwise_distance(diversity_real_);
   }
   if (cfg_.get_int("eval.every") > 0 && main_) {
@@ -193,11 +203,12 @@ Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
     evaluator_ = create_feature_extractor(cfg_.get_str("eval.features"));
     evaluator_->to(parse_device(cfg_.get_str("device")));
     const int64_t n = std::min(cfg_.get_int("eval.n"), data_->size());
+    auto [idx, seeds] = reference_sample(data_->size(), n, mix64(seed, 5));
     std::vector<torch::Tensor> feats;
     for (int64_t s = 0; s < n; s += 250) {
-      std::vector<int64_t> idx;
-      for (int64_t i = s; i < std::min(n, s + 250); ++i) idx.push_back(i * (data_->size() / n));
-      feats.push_back(evaluator_->extract(data_->get(idx, std::vector<uint64_t>(idx.size(), 0))).first.to(torch::kFloat));
+      const int64_t e = std::min(n, s + 250);
+      feats.push_back(evaluator_->extract(data_->get({idx.begin() + s, idx.begin() + e}, {seeds.begin() + s, seeds.begin() + e}))
+                          .first.to(torch::kFloat));
     }
     eval_real_ = torch::cat(feats);
   }

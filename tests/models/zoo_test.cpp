@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "ganpp/core/error.h"
@@ -347,10 +348,23 @@ TEST(Progressive, GrowsToTheFullResolutionOnRgbPhotoCrops) {
   t.run();
   std::ifstream in(run / "metrics.jsonl");
   std::vector<double> resolution;
+  double diversity = 0;
   for (std::string line; std::getline(in, line);) {
     auto j = nlohmann::json::parse(line);
     if (j.contains("grow_resolution")) resolution.push_back(j["grow_resolution"].get<double>());
+    if (j.contains("diversity")) diversity = std::max(diversity, j["diversity"].get<double>());
   }
+  EXPECT_GT(diversity, 0);
+  EXPECT_LT(diversity, 20);
+  // The real reference of the diversity probe: distinct samples spread over the photos (sample i is a crop of photo
+  // i % 3), each with its own crop seed; an evenly spaced stride of 3 would have taken photo 0 only.
+  auto [idx, seeds] = reference_sample(24, 8, 5);
+  std::set<int64_t> photo_of, distinct(idx.begin(), idx.end());
+  for (auto i : idx) photo_of.insert(i % 3);
+  EXPECT_EQ(distinct.size(), 8u);
+  EXPECT_EQ(photo_of.size(), 3u);
+  EXPECT_EQ(std::set<uint64_t>(seeds.begin(), seeds.end()).size(), 8u);
+  EXPECT_EQ(reference_sample(24, 8, 5), reference_sample(24, 8, 5));
   ASSERT_EQ(resolution.size(), 16u);
   EXPECT_EQ(resolution.front(), 4);
   EXPECT_EQ(resolution[4], 8);    // level 1 fades in at step 3

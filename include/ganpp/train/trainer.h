@@ -98,6 +98,9 @@ class Trainer {
 
 // Mean pairwise Euclidean distance between the rows of x (flattened samples).
 double mean_pairwise_distance(const torch::Tensor& x);
+// n of `size` data samples for reference statistics (diversity, training-time metrics): a seeded random subset, each
+// with its own sample seed (distinct random crops).
+std::pair<std::vector<int64_t>, std::vector<uint64_t>> reference_sample(int64_t size, int64_t n, uint64_t seed);
 
 // Torch threads: n > 0, or all cores.
 void set_threads(int64_t n);
