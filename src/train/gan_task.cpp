@@ -6,6 +6,7 @@
 #include "ganpp/losses/loss.h"
 #include "ganpp/losses/regularizers.h"
 #include "ganpp/nn/diffaugment.h"
+#include "ganpp/train/flat_adam.h"
 #include "ganpp/train/task.h"
 #include "ganpp/train/validate.h"
 
@@ -44,10 +45,6 @@ class GanTask : public Task {
     }
     loss_ = create_loss(cfg);
     const double b1 = cfg.get_float("optim.beta1"), b2 = cfg.get_float("optim.beta2"), eps = cfg.get_float("optim.eps");
-    opt_g_ = std::make_unique<torch::optim::Adam>(
-        g_->parameters(), torch::optim::AdamOptions(cfg.get_float("optim.g_lr")).betas({b1, b2}).eps(eps));
-    opt_d_ = std::make_unique<torch::optim::Adam>(
-        d_->parameters(), torch::optim::AdamOptions(cfg.get_float("optim.d_lr")).betas({b1, b2}).eps(eps));
     reuse_fake_ = cfg.get_bool("train.reuse_fake");
     gp_ = gp_weight(cfg);
     gp_center_ = cfg.get_float("loss.gp_center");
@@ -75,6 +72,21 @@ class GanTask : public Task {
     acgan_fake_ = cfg.get_bool("loss.acgan_fake");
     g_grow_ = dynamic_cast<Growable*>(g_.get());
     d_grow_ = dynamic_cast<Growable*>(d_.get());
+    // Adam over one flat buffer per network (optim.flat), except for growing models: their not-yet-used layers
+    // get no gradient, and torch's per-parameter Adam leaves those alone.
+    const std::string flat = cfg.get_str("optim.flat");
+    const bool growing = g_grow_ || d_grow_;
+    if (flat == "true" && growing)
+      throw Error("optim.flat=true: a progressive model uses some layers only from a later level on, and the flat Adam "
+                  "would update them with zero gradients meanwhile; use optim.flat=auto or false");
+    flat_ = flat == "true" || (flat == "auto" && !growing);
+    auto adam = [&](torch::nn::Module& m, double lr) -> std::unique_ptr<torch::optim::Adam> {
+      auto o = torch::optim::AdamOptions(lr).betas({b1, b2}).eps(eps);
+      if (flat_) return std::make_unique<FlatAdam>(m.parameters(), o);
+      return std::make_unique<torch::optim::Adam>(m.parameters(), o);
+    };
+    opt_g_ = adam(*g_, cfg.get_float("optim.g_lr"));
+    opt_d_ = adam(*d_, cfg.get_float("optim.d_lr"));
     grow_steps_ = cfg.get_int("model.grow_steps");
     pg_ = current_process_group();
     if (pg_ && pg_->world() == 1) pg_.reset();
@@ -120,6 +132,13 @@ class GanTask : public Task {
       opt.step();
     }
     scaler.update(finite);
+  }
+  // Gradients to zero before a backward pass: one op over the flat buffer, or set to none per parameter.
+  static void zero_grads(torch::optim::Adam& opt, torch::nn::Module& m) {
+    if (auto* f = dynamic_cast<FlatAdam*>(&opt))
+      f->zero_flat_grad();
+    else
+      clear_grads(m);
   }
   // loss.backward(); data-parallel workers average the gradients over ranks in buckets while it runs.
   static void backward(const torch::Tensor& loss, GradientBuckets* buckets) {
@@ -250,7 +269,7 @@ class GanTask : public Task {
       loss = loss + 0.5 * r2_ * double(reg_every_) * r2;
     }
     if (drift_ > 0) loss = loss + drift_ * real_out.pow(2).mean();
-    clear_grads(*d_);
+    zero_grads(*opt_d_, *d_);
     backward(scaler_d_.scale(loss), buckets_d_.get());
     step(*opt_d_, scaler_d_, *d_, "d", ctx);
     if (clip_ > 0) {
@@ -312,7 +331,7 @@ class GanTask : public Task {
       loss = loss + acgan_weight_ * cls;
       if (ctx.want_stats) record(ctx, "loss_g_class", cls.item<double>());
     }
-    clear_grads(*g_);
+    zero_grads(*opt_g_, *g_);
     backward(scaler_g_.scale(loss), buckets_g_.get());
     set_requires_grad(*d_, true);
     step(*opt_g_, scaler_g_, *g_, "g", ctx);
@@ -392,6 +411,7 @@ class GanTask : public Task {
   Amp amp_ = Amp::None;
   bool channels_last_ = false, fuse_d_ = false, z_uniform_ = false;
   LossScaler scaler_d_, scaler_g_;
+  bool flat_ = false;
   Growable* g_grow_ = nullptr;
   Growable* d_grow_ = nullptr;
   int64_t grow_steps_ = 0;

@@ -112,6 +112,10 @@ Schema build_schema() {
   s.key_range("optim.beta1", 0, 0.999999, s.add("optim.beta1", T::Float, "0.5", "Adam beta1"));
   s.key_range("optim.beta2", 0, 0.999999, s.add("optim.beta2", T::Float, "0.999", "Adam beta2"));
   s.add("optim.eps", T::Float, "1e-08", "Adam epsilon").min = 0;
+  s.add("optim.flat", T::String, "auto",
+        "Adam over one flat buffer per network (a few ops per step instead of ~10 per parameter): auto (on, except "
+        "for progressive models), true or false")
+      .choices = {"auto", "true", "false"};
   s.key_range("optim.decay_start", 0, 1, s.add("optim.decay_start", T::Float, "1",
       "fraction of train.max_steps after which both learning rates decay linearly to optim.decay_to x their value (1 = no decay)"));
   s.key_range("optim.decay_to", 0, 1, s.add("optim.decay_to", T::Float, "0", "final learning-rate factor of the linear decay"));

@@ -39,6 +39,9 @@ void validate_config(const Config& cfg) {
   if (cond != "none" && pack > 1)
     throw Error(fmt::format("model.conditional={} with train.pack={}: packed D inputs mix several labels; use pack 1",
                             cond, pack));
+  if (cfg.get_str("optim.flat") == "true" && cfg.get_str("model.name") == "progan")
+    throw Error("optim.flat=true with model.name=progan: a progressive model uses some layers only from a later level "
+                "on, and the flat Adam would update them with zero gradients meanwhile; use optim.flat=auto or false");
   if (cfg.get_int("data.crops_per_image") > 1 && cfg.get_str("data.dataset") != "image-folder")
     throw Error(fmt::format("data.crops_per_image={} applies to data.dataset=image-folder, not '{}'",
                             cfg.get_int("data.crops_per_image"), cfg.get_str("data.dataset")));

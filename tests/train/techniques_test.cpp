@@ -155,6 +155,16 @@ TEST(Techniques, ContradictoryOptionsAreRefusedWithAReason) {
   EXPECT_NE(error_of(crops).find("data.crops_per_image=4 applies to data.dataset=image-folder, not 'fashion-mnist'"),
             std::string::npos)
       << error_of(crops);
+  Config flat;
+  flat.set("model.name", "progan");
+  flat.set("optim.flat", "true");
+  EXPECT_NE(error_of(flat).find("optim.flat=true with model.name=progan"), std::string::npos) << error_of(flat);
+  try {
+    flat.set("optim.flat", "flat");
+    ADD_FAILURE() << "optim.flat=flat was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("one of: auto, true, false"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Techniques, ModeCollapseIsReported) {
