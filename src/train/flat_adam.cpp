@@ -17,6 +17,36 @@ torch::Tensor slot(const torch::Tensor& flat, int64_t offset, const torch::Tenso
 }
 }  // namespace
 
+torch::Tensor flatten_parameters(const std::vector<torch::Tensor>& params) {
+  torch::NoGradGuard ng;
+  if (params.empty()) return {};
+  int64_t n = 0;
+  for (auto& p : params) n += p.numel();
+  torch::Tensor flat = torch::empty({n}, params.front().options());
+  int64_t off = 0;
+  for (auto p : params) {
+    auto v = slot(flat, off, p);
+    v.copy_(p);
+    p.set_data(v);
+    off += p.numel();
+  }
+  return flat;
+}
+
+torch::Tensor flat_view(const std::vector<torch::Tensor>& params) {
+  if (params.empty()) return {};
+  const auto& first = params.front();
+  int64_t next = first.storage_offset();
+  for (auto& p : params) {
+    if (!p.is_non_overlapping_and_dense() || !p.storage().is_alias_of(first.storage()) ||
+        p.storage_offset() != next || p.scalar_type() != first.scalar_type())
+      return {};
+    next += p.numel();
+  }
+  return torch::empty({0}, first.options())
+      .set_(first.storage(), first.storage_offset(), {next - first.storage_offset()}, {1});
+}
+
 FlatAdam::FlatAdam(const std::vector<torch::Tensor>& params, const torch::optim::AdamOptions& options)
     : torch::optim::Adam(params, options), params_(params) {
   if (options.amsgrad()) throw Error("optim: the flat Adam has no AMSGrad variant");

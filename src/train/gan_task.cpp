@@ -48,6 +48,7 @@ class GanTask : public Task {
     reuse_fake_ = cfg.get_bool("train.reuse_fake");
     gp_ = gp_weight(cfg);
     gp_center_ = cfg.get_float("loss.gp_center");
+    gp_steps_ = cfg.get_int("loss.gp_steps");
     r1_ = cfg.get_float("loss.r1");
     r2_ = cfg.get_float("loss.r2");
     reg_every_ = cfg.get_int("loss.reg_every");
@@ -254,11 +255,13 @@ class GanTask : public Task {
       if (acgan_fake_) cls = cls + class_loss(fake_cls, y_fake);
       loss = loss + acgan_weight_ * cls;
     }
-    if (gp_ > 0) {
+    const double gp_weight = gp_steps_ > 0 ? gp_ * std::max(0.0, 1.0 - double(ctx.step) / double(gp_steps_)) : gp_;
+    if (gp_weight > 0) {
       // Interpolates between real and fake samples are judged under the real samples' labels.
       gp = gradient_penalty([this, &y_real](const torch::Tensor& x) { return d_->forward(x, y_real); }, real_in, fake_in,
                             *ctx.noise, gp_center_, shard_of(real_in.size(0)));
-      loss = loss + gp_ * gp;
+      loss = loss + gp_weight * gp;
+      if (ctx.want_stats && gp_steps_ > 0) record(ctx, "gp_weight", gp_weight);
     }
     if (do_r1) {
       r1 = gradient_square_penalty(real_out, real_in);
@@ -401,7 +404,7 @@ class GanTask : public Task {
   std::unique_ptr<torch::optim::Adam> opt_g_, opt_d_;
   bool reuse_fake_ = true, layer_norms_ = false, ada_enabled_ = false;
   double gp_ = 0, gp_center_ = 1, r1_ = 0, r2_ = 0, drift_ = 0, clip_ = 0, noise_std_ = 0, clip_grad_ = 0;
-  int64_t reg_every_ = 1, noise_steps_ = 0, pack_ = 1, d_steps_ = 0, classes_ = 0;
+  int64_t reg_every_ = 1, noise_steps_ = 0, gp_steps_ = 0, pack_ = 1, d_steps_ = 0, classes_ = 0;
   bool acgan_ = false, acgan_fake_ = false;
   double acgan_weight_ = 1;
   torch::Tensor fake_labels_;

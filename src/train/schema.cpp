@@ -69,6 +69,10 @@ Schema build_schema() {
   s.add("loss.name", T::String, "ns", "adversarial loss").dynamic = [] { return LossRegistry::instance().names(); };
   s.add("loss.gp", T::Float, "0", "gradient penalty weight on real/fake interpolates (WGAN-GP; wgan-gp defaults to 10)").min = 0;
   s.add("loss.gp_center", T::Float, "1", "target gradient norm of the gradient penalty").min = 0;
+  s.add("loss.gp_steps", T::Int, "0",
+        "anneal the gradient-penalty weight linearly to 0 over this many steps (0 = constant): a smooth D early, "
+        "for mode coverage, and a sharp one late")
+      .min = 0;
   s.add("loss.r1", T::Float, "0", "R1 penalty gamma: (gamma/2) E||grad D(real)||^2").min = 0;
   s.add("loss.r2", T::Float, "0", "R2 penalty gamma: (gamma/2) E||grad D(fake)||^2").min = 0;
   s.add("loss.reg_every", T::Int, "1", "lazy regularisation: apply R1/R2 every k D steps, scaled by k").min = 1;

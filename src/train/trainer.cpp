@@ -1,5 +1,7 @@
 #include "ganpp/core/resources.h"
 #include "ganpp/train/trainer.h"
+
+#include "ganpp/train/flat_adam.h"
 #include "ganpp/train/validate.h"
 
 #include <fmt/format.h>
@@ -175,6 +177,7 @@ Trainer::Trainer(Config cfg, fs::path run_dir, TrainerOptions opt)
   if (cfg_.get_bool("ema.enabled")) {
     ema_ = task_->make_generator();
     copy_weights(*ema_, *task_->generator());
+    flatten_parameters(ema_->parameters());  // one buffer: the average is updated by one op when G's is flat too
   }
   loader_ = std::make_unique<Loader>(data_, cfg_.get_int("train.batch_size"), mix64(seed, 2),
                                      AugmentOptions::from_config(cfg_), static_cast<int>(cfg_.get_int("data.prefetch")),
@@ -293,10 +296,18 @@ void Trainer::update_ema() {
     return;
   }
   const double decay = cfg_.get_float("ema.decay");
-  auto src = g->named_parameters(true);
-  for (auto& p : ema_->named_parameters(true)) p.value().lerp_(src[p.key()], 1.0 - decay);
-  auto bsrc = g->named_buffers(true);
-  for (auto& b : ema_->named_buffers(true)) b.value().copy_(bsrc[b.key()]);
+  // G and its average are the same architecture: their parameter and buffer lists correspond one to one.
+  const auto src = g->parameters(), dst = ema_->parameters();
+  bool same_layout = src.size() == dst.size();
+  for (size_t i = 0; same_layout && i < src.size(); ++i) same_layout = src[i].strides() == dst[i].strides();
+  const torch::Tensor src_flat = same_layout ? flat_view(src) : torch::Tensor(), dst_flat = flat_view(dst);
+  if (src_flat.defined() && dst_flat.defined() && src_flat.numel() == dst_flat.numel()) {
+    dst_flat.lerp_(src_flat, 1.0 - decay);  // one op (the flat Adam keeps G's parameters in one buffer)
+  } else {
+    for (size_t i = 0; i < dst.size(); ++i) dst[i].lerp_(src[i], 1.0 - decay);
+  }
+  const auto bsrc = g->buffers(), bdst = ema_->buffers();
+  for (size_t i = 0; i < bdst.size(); ++i) bdst[i].copy_(bsrc[i]);
 }
 
 std::vector<std::string> Trainer::diagnose(std::map<std::string, double>& stats) {

@@ -22,6 +22,10 @@ void validate_config(const Config& cfg) {
     throw Error(fmt::format("loss.clip={} and a gradient penalty (weight {}) both enforce D's Lipschitz constraint; "
                             "use one (WGAN: loss.name=wgan with loss.clip, or loss.name=wgan-gp)",
                             cfg.get_float("loss.clip"), gp));
+  if (cfg.get_int("loss.gp_steps") > 0 && gp <= 0)
+    throw Error(fmt::format("loss.gp_steps={} anneals the gradient penalty, but there is none: set loss.gp > 0 (or use "
+                            "loss.name=wgan-gp)",
+                            cfg.get_int("loss.gp_steps")));
   if (cfg.get_float("loss.label_smoothing") > 0 && !loss->is_likelihood())
     throw Error(fmt::format("loss.label_smoothing only applies to likelihood losses (ns, minimax); loss.name={} has "
                             "no real-label target",

@@ -158,3 +158,25 @@ TEST(FlatAdam, RefusesStateWithDifferentStepCounts) {
     EXPECT_NE(std::string(e.what()).find("optim.flat=false"), std::string::npos) << e.what();
   }
 }
+
+TEST(FlatAdam, FlattenParametersKeepsValuesAndLayoutAndFlatViewAliasesThem) {
+  auto n = make_net(4, /*channels_last=*/true);
+  std::vector<torch::Tensor> before;
+  for (auto& p : n->parameters()) before.push_back(p.detach().clone());
+  EXPECT_FALSE(flat_view(n->parameters()).defined()) << "separately allocated parameters are no flat buffer";
+  auto buffer = flatten_parameters(n->parameters());
+  auto params = n->parameters();
+  for (size_t i = 0; i < params.size(); ++i) EXPECT_TRUE(torch::equal(params[i], before[i])) << i;
+  EXPECT_TRUE(n->conv->weight.is_contiguous(at::MemoryFormat::ChannelsLast));
+  auto view = flat_view(params);
+  ASSERT_TRUE(view.defined());
+  EXPECT_EQ(view.numel(), buffer.numel());
+  {
+    torch::NoGradGuard ng;
+    view.mul_(2);
+  }
+  for (size_t i = 0; i < params.size(); ++i) EXPECT_TRUE(torch::equal(params[i], 2 * before[i])) << i;
+  std::vector<torch::Tensor> reversed(params.rbegin(), params.rend());
+  EXPECT_FALSE(flat_view(reversed).defined()) << "out of order";
+  EXPECT_FALSE(flat_view({params[0], params[2]}).defined()) << "with a gap";
+}

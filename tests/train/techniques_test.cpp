@@ -155,6 +155,13 @@ TEST(Techniques, ContradictoryOptionsAreRefusedWithAReason) {
   EXPECT_NE(error_of(crops).find("data.crops_per_image=4 applies to data.dataset=image-folder, not 'fashion-mnist'"),
             std::string::npos)
       << error_of(crops);
+  Config gp_steps;
+  gp_steps.set("loss.gp_steps", "1000");
+  EXPECT_NE(error_of(gp_steps).find("loss.gp_steps=1000 anneals the gradient penalty, but there is none"),
+            std::string::npos)
+      << error_of(gp_steps);
+  gp_steps.set("loss.gp", "1");
+  EXPECT_EQ(error_of(gp_steps), "");
   Config flat;
   flat.set("model.name", "progan");
   flat.set("optim.flat", "true");
@@ -232,4 +239,28 @@ TEST(Techniques, FusedDiscriminatorPassTrainsTheSameWeights) {
   EXPECT_NE(test::error_message([&] { Trainer t(bn, test::temp_dir("fuse_bn"), TrainerOptions{false, true}); })
                 .find("train.fuse_d=true: D's"),
             std::string::npos);
+}
+
+TEST(Techniques, GradientPenaltyWeightAnnealsLinearlyToZero) {
+  // loss.gp=2 annealed over 10 steps: the weight applied in step s (0-based) is 2 (1 - s/10), then 0 (no penalty).
+  auto dir = test::temp_dir("gp_anneal");
+  Config c = ring(14);
+  c.set("loss.gp", "2");
+  c.set("loss.gp_center", "0");
+  c.set("loss.gp_steps", "10");
+  c.set("log.every", "1");
+  Trainer t(c, dir, TrainerOptions{false, true});
+  t.run();
+  auto m = metrics(dir);
+  ASSERT_EQ(m.size(), 14u);
+  for (const auto& line : m) {
+    const int64_t s = line["step"].get<int64_t>() - 1;  // the logged step counts the steps done
+    if (s < 10) {
+      ASSERT_TRUE(line.contains("gp_weight")) << line.dump();
+      EXPECT_NEAR(line["gp_weight"].get<double>(), 2.0 * (1.0 - double(s) / 10.0), 1e-12) << line.dump();
+      EXPECT_TRUE(line.contains("gp")) << line.dump();
+    } else {
+      EXPECT_FALSE(line.contains("gp")) << "no penalty after the annealing: " << line.dump();
+    }
+  }
 }

@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <fstream>
 
 #include "ganpp/core/error.h"
+#include "ganpp/train/flat_adam.h"
 #include "ganpp/train/run.h"
 #include "ganpp/train/trainer.h"
 #include "test_util.h"
@@ -147,4 +150,37 @@ TEST(Trainer, RefusesToOverwriteAnExistingRun) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("already holds a run"), std::string::npos) << e.what();
   }
+}
+
+TEST(Trainer, EmaPairsEveryWeightWithItsOwnInTheFlatAndThePerParameterUpdate) {
+  // decay 0: the average must equal G exactly after every step; decay 1: it must keep G's initial weights. Run for
+  // G under the flat Adam (one lerp over one buffer) and under torch's Adam (one lerp per parameter), in the standard
+  // and the channels-last layout, where a mis-paired element would show.
+  for (const char* flat : {"true", "false"})
+    for (const char* cl : {"false", "true"})
+      for (const char* decay : {"0", "1"}) {
+        Config c;
+        for (auto kv : {"threads=1", "data.resolution=16", "data.limit=64", "model.z_dim=8", "model.g_channels=8",
+                        "model.d_channels=8", "train.batch_size=16", "train.max_steps=3", "log.every=3",
+                        "log.sample_every=0", "log.checkpoint_every=0", "ema.enabled=true"})
+          c.apply_override(kv);
+        c.set("optim.flat", flat);
+        c.set("model.channels_last", cl);
+        c.set("ema.decay", decay);
+        const std::string what = fmt::format("flat {} channels_last {} decay {}", flat, cl, decay);
+        Trainer t(c, test::temp_dir(fmt::format("ema_{}_{}_{}", flat, cl, decay)), TrainerOptions{false, true});
+        std::vector<torch::Tensor> initial;
+        for (auto& p : t.task().generator()->parameters()) initial.push_back(p.detach().clone());
+        t.run();
+        const auto g = t.task().generator()->parameters(), ema = t.ema_generator()->parameters();
+        ASSERT_EQ(g.size(), ema.size()) << what;
+        // Which update ran: one lerp when both lie in one buffer each.
+        EXPECT_EQ(flat_view(g).defined(), std::string(flat) == "true") << what;
+        EXPECT_TRUE(flat_view(ema).defined()) << what;
+        for (size_t i = 0; i < g.size(); ++i) {
+          const auto& expected = std::string(decay) == "0" ? g[i] : initial[i];
+          EXPECT_TRUE(torch::equal(ema[i], expected)) << what << ", parameter " << i;
+        }
+        EXPECT_FALSE(torch::equal(g[0], initial[0])) << what << ": G did not train";
+      }
 }

@@ -8,6 +8,13 @@
 
 namespace ganpp {
 
+// Moves the tensors' data into one new flat buffer (each keeps its shape and memory layout, now a view into it) and
+// returns the buffer.
+torch::Tensor flatten_parameters(const std::vector<torch::Tensor>& params);
+// The tensors as one 1-D view when they lie back to back, in order and without gaps, in one storage (as after
+// flatten_parameters or under the flat Adam); undefined otherwise.
+torch::Tensor flat_view(const std::vector<torch::Tensor>& params);
+
 // The parameters, their gradients and both Adam moments each live in one flat buffer; the module's parameters,
 // their .grad and the moments in the optimiser's state map are views into those buffers, so checkpoints (which
 // read the state map) and everything that reads or writes a parameter or gradient in place work unchanged, and
