@@ -115,7 +115,10 @@ GanModels make_mlp(const Config& cfg, const DataSpec& spec) {
   }
   if (cond == Conditioning::None) {
     push_layer(d, nn::Linear(in, 1), sn_d);
-    return GanModels{std::make_shared<SequentialGeneratorImpl>(z, g), std::make_shared<SequentialDiscriminatorImpl>(d)};
+    auto gm = std::make_shared<SequentialGeneratorImpl>(z, g);
+    auto dm = std::make_shared<SequentialDiscriminatorImpl>(d);
+    if (cfg.get_bool("model.fused_mlp")) gm->fuse_mlp(), dm->fuse_mlp();  // no-ops where spectral norm wraps a layer
+    return GanModels{gm, dm};
   }
   nn::Sequential head;
   push_layer(head, nn::Linear(in, 1), sn_d);

@@ -65,6 +65,9 @@ Schema build_schema() {
         "progan: G steps of each fade-in and of each stabilisation phase (4x4 first, then fade-in + stabilise per level)").min = 1;
   s.add("model.hidden", T::Int, "128", "mlp: hidden units per layer").min = 1;
   s.add("model.layers", T::Int, "3", "mlp: hidden layers in G and in D").min = 1;
+  s.add("model.fused_mlp", T::Bool, "true",
+        "mlp: run G and D each as one autograd node (the same products, a hand-written backward; fewer per-step "
+        "costs); false: layer by layer");
 
   s.add("loss.name", T::String, "ns", "adversarial loss").dynamic = [] { return LossRegistry::instance().names(); };
   s.add("loss.gp", T::Float, "0", "gradient penalty weight on real/fake interpolates (WGAN-GP; wgan-gp defaults to 10)").min = 0;

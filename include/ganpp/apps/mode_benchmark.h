@@ -29,8 +29,8 @@ struct ModeBenchRow {
   double modes_mean = 0, modes_std = 0, hq_mean = 0, hq_std = 0, kl_mean = 0, kl_std = 0, seconds_per_run = 0;
 };
 
-// The recipe every run starts from (MLP GAN; see docs/benchmarks.md), before `overrides`.
-Config mode_bench_recipe();
+// The recipe every run of `loss` starts from (MLP GAN; docs/results.md), before `overrides`.
+Config mode_bench_recipe(const std::string& loss);
 std::vector<ModeBenchRow> run_mode_benchmark(const ModeBenchOptions& opt);
 std::string format_mode_table(const std::vector<ModeBenchRow>& rows, const ModeBenchOptions& opt);
 

@@ -2,11 +2,13 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ganpp/core/config.h"
 #include "ganpp/core/registry.h"
 #include "ganpp/data/dataset.h"
+#include "ganpp/nn/fused_mlp.h"
 
 namespace ganpp {
 
@@ -83,23 +85,31 @@ class SequentialGeneratorImpl : public GeneratorImpl {
  public:
   SequentialGeneratorImpl(int64_t z_dim, torch::nn::Sequential net)
       : GeneratorImpl(z_dim), net_(register_module("net", net)) {}
-  torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& labels = {}) override { return net_->forward(z); }
+  torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& labels = {}) override {
+    return fused_ ? fused_->forward(net_, z) : net_->forward(z);
+  }
   torch::nn::Sequential& net() { return net_; }
+  // Runs the stack as one autograd node when it is a plain MLP (FusedMlp); returns whether it is.
+  bool fuse_mlp() { return (fused_ = FusedMlp::of(net_)).has_value(); }
 
  private:
   torch::nn::Sequential net_;
+  std::optional<FusedMlp> fused_;
 };
 
 class SequentialDiscriminatorImpl : public DiscriminatorImpl {
  public:
   explicit SequentialDiscriminatorImpl(torch::nn::Sequential net) : net_(register_module("net", net)) {}
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels = {}) override {
-    return net_->forward(x).reshape({-1});
+    return (fused_ ? fused_->forward(net_, x) : net_->forward(x)).reshape({-1});
   }
   torch::nn::Sequential& net() { return net_; }
+  // Runs the stack as one autograd node when it is a plain MLP (FusedMlp); returns whether it is.
+  bool fuse_mlp() { return (fused_ = FusedMlp::of(net_)).has_value(); }
 
  private:
   torch::nn::Sequential net_;
+  std::optional<FusedMlp> fused_;
 };
 
 // A model family registers one factory building both networks for the data's shape.
