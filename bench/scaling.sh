@@ -80,7 +80,8 @@ build/ganpp plot "$tmp/dc_width.csv" --x width --y gflops_per_s --out "$OUT/dcga
 build/ganpp plot "$tmp/mlp_batch.csv" --x batch --y us_per_sample --out "$OUT/mlp2d_batch.png" \
   --title "2-D MLP GAN (3x256): time per sample vs batch" --ylabel "microseconds per sample per step"
 
-# Memory of FID: a short run gives a generator; the real side is Fashion-MNIST's train split.
+# Memory of FID: a short run gives the generator of the fake side (10,000 and 50,000 samples, streamed); the real
+# side is the 10,000 Fashion-MNIST test images.
 build/ganpp train -q --config configs/dcgan-fashion.yaml --out "$tmp/g" --max-steps 20 --threads "$THREADS" \
   --set log.sample_every=0
 echo "what,samples,peak_rss_mb,seconds" > "$OUT/memory.csv"

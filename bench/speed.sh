@@ -5,9 +5,9 @@
 #            and the same ganpp model with torch's own transposed convolution (model.conv_transpose=native),
 #            channels-last (model.channels_last), bf16 autocast (train.amp=bf16) and both
 #   sngan32  configs/bench-sngan32.yaml   vs bench/python/sngan32.py   (ResNet G/D width 32, SN in D, hinge, batch 64)
-#   mlp2d    configs/bench-mlp2d.yaml     vs bench/python/mlp2d.py     (2-D grid mixture, 3x256 MLPs, batch 500, EMA),
-#            with the fused D pass (train.fuse_d) and with torch's per-parameter Adam (optim.flat=false, the "before"
-#            of the flat Adam), and the same three at batch 50 (mlp2d-b50), where per-step overhead dominates
+#   mlp2d    configs/bench-mlp2d.yaml     vs bench/python/mlp2d.py     (2-D grid mixture, 3x256 MLPs, EMA) at batch 500,
+#            at batch 50, and at batch 64 with 64 hidden units (overhead-bound); each also with the fused D pass
+#            (train.fuse_d) and as before the flat Adam and the fused MLP (optim.flat=false, model.fused_mlp=false)
 #   sample   `ganpp sample --n 5000` (one PNG per sample) of a configs/bench-dcgan32.yaml run vs bench/python/sample32.py
 #            (the same G in eval mode, batches of 256, PNGs written with Pillow): images/s of the whole command
 #   fid      `ganpp eval --features inception:W.npz --metrics fid` on two folders of FID_N (default 250) PNGs each vs
@@ -64,21 +64,22 @@ want sngan32 && for i in $(seq "$REPS"); do
   echo "sngan32 run $i: ganpp $(tail -1 "$tmp/sngan32.ganpp" | cut -c1-6) ms/step, python $(tail -1 "$tmp/sngan32.python")"
 done
 want mlp2d && for i in $(seq "$REPS"); do
-  ganpp_run mlp2d.ganpp configs/bench-mlp2d.yaml 800
-  ganpp_run mlp2d-fused.ganpp configs/bench-mlp2d.yaml 800 --set train.fuse_d=true  # one D pass over [real; fake]
-  ganpp_run mlp2d-perparam.ganpp configs/bench-mlp2d.yaml 800 --set optim.flat=false  # torch's per-parameter Adam
-  python_run mlp2d.python bench/python/mlp2d.py 600 50
-  # Batch 50: the overhead-bound regime of the same model (per-step framework cost dominates the arithmetic).
-  ganpp_run mlp2d-b50.ganpp configs/bench-mlp2d.yaml 2000 --set train.batch_size=50 --set log.every=250
-  ganpp_run mlp2d-b50-fused.ganpp configs/bench-mlp2d.yaml 2000 --set train.batch_size=50 --set log.every=250 \
-    --set train.fuse_d=true
-  ganpp_run mlp2d-b50-perparam.ganpp configs/bench-mlp2d.yaml 2000 --set train.batch_size=50 --set log.every=250 \
-    --set optim.flat=false
-  python_run mlp2d-b50.python bench/python/mlp2d.py 1500 100 --batch 50
-  echo "mlp2d run $i: ganpp $(tail -1 "$tmp/mlp2d.ganpp" | cut -c1-6) ms/step, fused D $(tail -1 "$tmp/mlp2d-fused.ganpp" | cut -c1-6)," \
-       "per-parameter Adam $(tail -1 "$tmp/mlp2d-perparam.ganpp" | cut -c1-6), python $(tail -1 "$tmp/mlp2d.python");" \
-       "batch 50: ganpp $(tail -1 "$tmp/mlp2d-b50.ganpp" | cut -c1-6), fused D $(tail -1 "$tmp/mlp2d-b50-fused.ganpp" | cut -c1-6)," \
-       "per-parameter Adam $(tail -1 "$tmp/mlp2d-b50-perparam.ganpp" | cut -c1-6), python $(tail -1 "$tmp/mlp2d-b50.python")"
+  # Three sizes of the same model: batch 500 (the benchmark recipe; compute-bound), batch 50, and batch 64 with
+  # 64 hidden units, where per-step framework cost dominates the arithmetic. Per size: ganpp as configured (flat
+  # Adam, fused MLP), with the fused D pass, and the "before" (torch's per-parameter Adam, layer-by-layer autograd).
+  line="mlp2d run $i:"
+  for size in b500:500:256:800:600:50 b50:50:256:2000:1500:100 small:64:64:3000:2000:200; do
+    IFS=: read -r tag batch hidden steps psteps pwarm <<< "$size"
+    common=(--set train.batch_size="$batch" --set model.hidden="$hidden" --set log.every=$((steps / 8)))
+    ganpp_run "mlp2d-$tag.ganpp" configs/bench-mlp2d.yaml "$steps" "${common[@]}"
+    ganpp_run "mlp2d-$tag-fusedd.ganpp" configs/bench-mlp2d.yaml "$steps" "${common[@]}" --set train.fuse_d=true
+    ganpp_run "mlp2d-$tag-before.ganpp" configs/bench-mlp2d.yaml "$steps" "${common[@]}" --set optim.flat=false \
+      --set model.fused_mlp=false
+    python_run "mlp2d-$tag.python" bench/python/mlp2d.py "$psteps" "$pwarm" --batch "$batch" --hidden "$hidden"
+    line+=" $tag: ganpp $(tail -1 "$tmp/mlp2d-$tag.ganpp" | cut -c1-6), fused D $(tail -1 "$tmp/mlp2d-$tag-fusedd.ganpp" | cut -c1-6),"
+    line+=" before $(tail -1 "$tmp/mlp2d-$tag-before.ganpp" | cut -c1-6), python $(tail -1 "$tmp/mlp2d-$tag.python");"
+  done
+  echo "$line"
 done
 secs() { /usr/bin/python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$1" "$(date +%s.%N)"; }
 if want sample || want fid; then  # a DCGAN-32 generator to sample from (one training step is enough for timing)
@@ -130,9 +131,8 @@ g, d = macs_dcgan32()
 flops = 2 * 64 * (6 * d + 3 * g)
 naive = 2 * 64 * (9 * d + 3 * g)  # every backward counted as weights + inputs, D weight grads in the G update
 for name, base in (("dcgan32", "dcgan32"), ("dcgan32-native", "dcgan32"), ("dcgan32-cl", "dcgan32"),
-                   ("dcgan32-bf16", "dcgan32"), ("dcgan32-bf16-cl", "dcgan32"), ("sngan32", "sngan32"), ("mlp2d", "mlp2d"), ("mlp2d-fused", "mlp2d"),
-                   ("mlp2d-perparam", "mlp2d"), ("mlp2d-b50", "mlp2d-b50"), ("mlp2d-b50-fused", "mlp2d-b50"),
-                   ("mlp2d-b50-perparam", "mlp2d-b50")):
+                   ("dcgan32-bf16", "dcgan32"), ("dcgan32-bf16-cl", "dcgan32"), ("sngan32", "sngan32")) + tuple(
+                   (f"mlp2d-{tag}{v}", f"mlp2d-{tag}") for tag in ("b500", "b50", "small") for v in ("", "-fusedd", "-before")):
     if not os.path.exists(f"{t}/{name}.ganpp"):
         continue  # not in ONLY
     a, b = np.loadtxt(f"{t}/{name}.ganpp", ndmin=1), np.loadtxt(f"{t}/{base}.python", ndmin=1)
