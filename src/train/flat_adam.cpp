@@ -83,41 +83,41 @@ bool FlatAdam::bound() const {
 
 void FlatAdam::bind() {
   torch::NoGradGuard ng;
-  const auto opts = params_.empty() ? torch::TensorOptions() : params_.front().options();
-  torch::Tensor p = torch::empty({numel_}, opts), g = torch::zeros({numel_}, opts);
-  torch::Tensor m = torch::zeros({numel_}, opts), v = torch::zeros({numel_}, opts);
+  // One step count for all parameters: a per-parameter state with several is refused before anything moves.
   int64_t common_step = -1;
-  std::vector<torch::Tensor> gview;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    auto& param = params_[i];
-    auto pv = slot(p, offsets_[i], param);
-    pv.copy_(param);
-    auto gv = slot(g, offsets_[i], param);
-    if (param.grad().defined()) gv.copy_(param.grad());
-    auto mv = slot(m, offsets_[i], param), vv = slot(v, offsets_[i], param);
-    int64_t s = 0;
+  for (auto& param : params_) {
     auto it = state().find(state_key(param));
-    if (it != state().end()) {
-      auto& st = static_cast<torch::optim::AdamParamState&>(*it->second);
-      mv.copy_(st.exp_avg());
-      vv.copy_(st.exp_avg_sq());
-      s = st.step();
-    }
+    const int64_t s = it == state().end() ? 0 : static_cast<torch::optim::AdamParamState&>(*it->second).step();
     if (common_step >= 0 && s != common_step)
       throw Error(fmt::format("optim.flat: the optimiser state holds different step counts ({} and {}) for the "
                               "parameters; such a state (from a per-parameter Adam) needs optim.flat=false",
                               common_step, s));
     common_step = s;
-    param.set_data(pv);
+  }
+  const auto opts = params_.empty() ? torch::TensorOptions() : params_.front().options();
+  torch::Tensor g = torch::zeros({numel_}, opts), m = torch::zeros({numel_}, opts), v = torch::zeros({numel_}, opts);
+  std::vector<torch::Tensor> gview;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto& param = params_[i];
+    auto gv = slot(g, offsets_[i], param), mv = slot(m, offsets_[i], param), vv = slot(v, offsets_[i], param);
+    if (param.grad().defined()) gv.copy_(param.grad());
+    auto it = state().find(state_key(param));
+    if (it != state().end()) {
+      auto& st = static_cast<torch::optim::AdamParamState&>(*it->second);
+      mv.copy_(st.exp_avg());
+      vv.copy_(st.exp_avg_sq());
+    }
     param.mutable_grad() = gv;
     auto st = std::make_unique<torch::optim::AdamParamState>();
-    st->step(s);
+    st->step(std::max<int64_t>(common_step, 0));
     st->exp_avg(mv);
     st->exp_avg_sq(vv);
     state()[state_key(param)] = std::move(st);
     gview.push_back(gv);
   }
-  p_ = p, g_ = g, m_ = m, v_ = v;
+  // The same offsets: parameters in order, back to back.
+  p_ = params_.empty() ? torch::empty({0}, opts) : flatten_parameters(params_);
+  g_ = g, m_ = m, v_ = v;
   gview_ = std::move(gview);
   step_ = std::max<int64_t>(common_step, 0);
 }
