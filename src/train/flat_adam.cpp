@@ -118,6 +118,7 @@ void FlatAdam::bind() {
   // The same offsets: parameters in order, back to back.
   p_ = params_.empty() ? torch::empty({0}, opts) : flatten_parameters(params_);
   g_ = g, m_ = m, v_ = v;
+  denom_ = torch::empty({numel_}, opts);
   gview_ = std::move(gview);
   step_ = std::max<int64_t>(common_step, 0);
 }
@@ -141,12 +142,23 @@ torch::Tensor FlatAdam::step(LossClosure closure) {
   for (auto& p : params_) static_cast<torch::optim::AdamParamState&>(*state()[state_key(p)]).step(step_);
   const double bias_correction1 = 1 - std::pow(beta1, double(step_));
   const double bias_correction2 = 1 - std::pow(beta2, double(step_));
+  const std::array<double, 3> consts{beta1, beta2, o.eps()};
+  if (!beta1_.defined() || consts != consts_of_) {
+    beta1_ = torch::scalar_tensor(beta1, p_.options());
+    beta2_ = torch::scalar_tensor(beta2, p_.options());
+    eps_ = torch::scalar_tensor(o.eps(), p_.options());
+    root_bc2_ = torch::scalar_tensor(1.0, p_.options());
+    consts_of_ = consts;
+  }
+  // torch::optim::Adam's arithmetic, op for op: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+  // p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps).
   torch::Tensor grad = g_;
   if (o.weight_decay() != 0) grad = grad.add(p_, o.weight_decay());
-  m_.mul_(beta1).add_(grad, 1 - beta1);
-  v_.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-  auto denom = (v_.sqrt() / std::sqrt(bias_correction2)).add_(o.eps());
-  p_.addcdiv_(m_, denom, -o.lr() / bias_correction1);
+  m_.mul_(beta1_).add_(grad, 1 - beta1);
+  v_.mul_(beta2_).addcmul_(grad, grad, 1 - beta2);
+  root_bc2_.fill_(std::sqrt(bias_correction2));
+  at::sqrt_out(denom_, v_).div_(root_bc2_).add_(eps_);
+  p_.addcdiv_(m_, denom_, -o.lr() / bias_correction1);
   return loss;
 }
 

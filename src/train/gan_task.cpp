@@ -107,7 +107,7 @@ class GanTask : public Task {
   }
   torch::Tensor noise_for(int64_t local, StepContext& ctx) const {
     const BatchShard sh = shard_of(local);
-    return sh.take(noise(sh.rows(local), *ctx.noise), local).to(device_);
+    return on_device(sh.take(noise(sh.rows(local), *ctx.noise), local));
   }
   // A generator on the run's device and memory layout.
   Generator place(Generator g) const {
@@ -117,7 +117,7 @@ class GanTask : public Task {
   }
   // Real images as D sees them: on the device, channels-last when asked.
   torch::Tensor real_batch(const Batch& batch) const {
-    auto x = batch.x.to(device_);
+    auto x = on_device(batch.x);
     return channels_last_ && x.dim() == 4 ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
   }
   // Optimiser step after a (possibly loss-scaled) backward: float16 steps whose gradients overflowed are skipped.
@@ -166,13 +166,13 @@ class GanTask : public Task {
   torch::Tensor real_labels(const Batch& batch) const {
     if (classes_ == 0) return {};
     if (!batch.y.defined()) throw Error("conditional GAN: the data loader gave a batch without labels");
-    return batch.y.to(device_);
+    return on_device(batch.y);
   }
   // Labels for a fake batch: class-balanced, in random order from the run's noise stream.
   torch::Tensor fake_labels(int64_t n, StepContext& ctx) const {
     if (classes_ == 0) return {};
     const BatchShard sh = shard_of(n);
-    return sh.take(balanced_labels(sh.rows(n), classes_, *ctx.noise), n).to(device_);
+    return on_device(sh.take(balanced_labels(sh.rows(n), classes_, *ctx.noise), n));
   }
   // AC-GAN's class cross-entropy (0 when D has no auxiliary classifier).
   torch::Tensor class_loss(const torch::Tensor& logits, const torch::Tensor& labels) const {
@@ -394,7 +394,11 @@ class GanTask : public Task {
   static void record(StepContext& ctx, const std::string& k, double v) {
     if (ctx.stats) (*ctx.stats)[k] = v;
   }
-  static torch::Tensor f32(const torch::Tensor& t) { return t.defined() ? t.to(torch::kFloat) : t; }
+  // Tensor::to dispatches even when it has nothing to do; these skip that (per-step cost of small models).
+  static torch::Tensor f32(const torch::Tensor& t) {
+    return t.defined() && t.scalar_type() != torch::kFloat ? t.to(torch::kFloat) : t;
+  }
+  torch::Tensor on_device(const torch::Tensor& t) const { return t.device() == device_ ? t : t.to(device_); }
 
   Config cfg_;
   DataSpec spec_;
