@@ -8,6 +8,7 @@
 #include "ganpp/core/error.h"
 #include "ganpp/io/npz.h"
 #include "ganpp/metrics/fid.h"
+#include "ganpp/metrics/features.h"
 #include "ganpp/metrics/inception.h"
 #include "ganpp/metrics/inception_score.h"
 #include "ganpp/metrics/kid.h"
@@ -307,6 +308,18 @@ TEST(FidInception, KeysAndOutputsMatchPytorchFidBuiltFromTorchvision) {
   EXPECT_LT(e1, 1e-4);
   EXPECT_LT(e2, 1e-4);
   EXPECT_GT(ref["pool3"].abs().max().item<double>(), 1e-3);  // not a degenerate all-zero network
+  // The extractor behind `--features inception:` runs the network on chunks of images on the CPU: 10 images (two
+  // chunks, the second partial) whose first two are the reference's give the reference's features for those two,
+  // and chunking changes no image's features.
+  auto fx = create_feature_extractor("inception:" + (d / "w.npz").string());
+  auto batch = torch::cat({x, torch::rand({8, 3, 64, 80}, gen, torch::kFloat)}) * 2 - 1;
+  auto [feats, fx_logits] = fx->extract(batch);
+  ASSERT_EQ(feats.sizes(), (std::vector<int64_t>{10, 2048}));
+  ASSERT_EQ(fx_logits.size(0), 10);
+  auto first = feats.narrow(0, 0, 2);
+  EXPECT_LT(((first - ref["pool3"]).norm() / ref["pool3"].norm()).item<double>(), 1e-4);
+  auto whole = net->pool3(inception_input((batch + 1) / 2, ResizeMode::PytorchFid));
+  EXPECT_LT(((feats - whole).norm() / whole.norm()).item<double>(), 1e-5);
 }
 
 TEST(FidInception, Tf1AndBicubicResizeModes) {
