@@ -266,7 +266,7 @@ std::string Config::to_yaml() const {
 
 void Config::save(const fs::path& path) const { write_file_atomic(path, to_yaml()); }
 
-void write_file_atomic(const fs::path& path, const std::string& data) {
+void write_file_atomic(const fs::path& path, const std::string& data, bool durable) {
   fs::path tmp = path;
   tmp += ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -284,7 +284,7 @@ void write_file_atomic(const fs::path& path, const std::string& data) {
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
     throw Error(fmt::format("cannot write '{}': {} (the previous file, if any, is intact)", path.string(),
@@ -295,6 +295,7 @@ void write_file_atomic(const fs::path& path, const std::string& data) {
     ::unlink(tmp.c_str());
     throw Error(fmt::format("cannot replace '{}': {}", path.string(), std::strerror(e)));
   }
+  if (!durable) return;
   // Make the rename itself durable.
   fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
@@ -302,6 +303,15 @@ void write_file_atomic(const fs::path& path, const std::string& data) {
     ::fsync(dfd);
     ::close(dfd);
   }
+}
+
+void sync_filesystem(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) throw Error(fmt::format("cannot open '{}' to flush it to disk: {}", dir.string(), std::strerror(errno)));
+  const int rc = ::syncfs(fd);
+  const int e = errno;
+  ::close(fd);
+  if (rc != 0) throw Error(fmt::format("cannot flush '{}' to disk: {}", dir.string(), std::strerror(e)));
 }
 
 std::string read_file(const fs::path& path) {

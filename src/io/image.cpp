@@ -128,8 +128,8 @@ std::string encode_png(const Image& img, const PngText& text) {
   return out;
 }
 
-void write_png(const fs::path& path, const Image& img, const PngText& text) {
-  write_file_atomic(path, encode_png(img, text));
+void write_png(const fs::path& path, const Image& img, const PngText& text, bool durable) {
+  write_file_atomic(path, encode_png(img, text), durable);
 }
 
 torch::Tensor image_to_tensor(const Image& img) {

@@ -82,4 +82,15 @@ TEST(Config, AtomicWriteReplacesWholeFile) {
   EXPECT_EQ(files, 1u);  // no temp file left behind
   std::string m = error_of([&] { write_file_atomic(d / "no" / "such" / "dir.txt", "x"); });
   EXPECT_NE(m.find("cannot write"), std::string::npos) << m;
+  // The bulk variant (no fsync per file) replaces whole files the same way; one flush of the folder at the end.
+  write_file_atomic(d / "f.txt", "third, not fsynced", false);
+  write_file_atomic(d / "g.txt", "new", false);
+  EXPECT_EQ(read_file(d / "f.txt"), "third, not fsynced");
+  EXPECT_EQ(read_file(d / "g.txt"), "new");
+  files = 0;
+  for (auto& e : std::filesystem::directory_iterator(d)) files += e.is_regular_file();
+  EXPECT_EQ(files, 2u);
+  EXPECT_NO_THROW(sync_filesystem(d));
+  m = error_of([&] { sync_filesystem(d / "missing"); });
+  EXPECT_NE(m.find("missing"), std::string::npos) << m;
 }

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "commands.h"
+#include "ganpp/core/config.h"
 #include "ganpp/core/error.h"
 #include "ganpp/io/image.h"
 #include "ganpp/train/run.h"
@@ -65,8 +66,10 @@ void add_sample(CLI::App& app) {
     } else {
       fs::create_directories(out);
       if (lg.spec.is_image()) {
+        // Each file atomic, the folder flushed to disk once at the end (not two fsyncs per image).
         for (int64_t i = 0; i < x.size(0); ++i)
-          write_png(out / fmt::format("sample_{:06d}.png", i), tensor_to_image(to_uint8(x[i])));
+          write_png(out / fmt::format("sample_{:06d}.png", i), tensor_to_image(to_uint8(x[i])), {}, false);
+        sync_filesystem(out);
       } else {
         std::ofstream csv(out / "samples.csv");
         auto d = x.to(torch::kDouble).contiguous();

@@ -75,8 +75,13 @@ class Config {
   std::map<std::string, bool> explicit_;
 };
 
-// Writes `data` to `path` atomically (temp file, fsync, rename); a failure leaves any old file intact.
-void write_file_atomic(const std::filesystem::path& path, const std::string& data);
+// Writes `data` to `path` atomically (temp file, rename): no reader ever sees a partial file, and a failure leaves
+// any old file intact. durable: the file and its directory are fsynced before returning (checkpoints, configs,
+// logs). Bulk writers of files that can be regenerated (a folder of samples) pass false and call sync_filesystem()
+// once at the end: two fsyncs per file cost more than encoding a small PNG.
+void write_file_atomic(const std::filesystem::path& path, const std::string& data, bool durable = true);
+// Flushes everything written to the file system that holds `dir` (syncfs): the end of a bulk write.
+void sync_filesystem(const std::filesystem::path& dir);
 std::string read_file(const std::filesystem::path& path);
 
 }  // namespace ganpp

@@ -20,7 +20,8 @@ using PngText = std::vector<std::pair<std::string, std::string>>;
 Image decode_image(const std::filesystem::path& path, int channels = 0);
 Image decode_image_bytes(const std::string& bytes, const std::string& source, int channels = 0);
 // Writes a PNG atomically, with optional tEXt chunks (provenance metadata).
-void write_png(const std::filesystem::path& path, const Image& img, const PngText& text = {});
+// durable = false: see write_file_atomic (bulk writers sync once at the end).
+void write_png(const std::filesystem::path& path, const Image& img, const PngText& text = {}, bool durable = true);
 std::string encode_png(const Image& img, const PngText& text = {});
 
 // uint8 [C,H,W] tensor <-> Image.
