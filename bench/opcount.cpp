@@ -8,7 +8,6 @@
 #include "ganpp/core/config.h"
 #include "ganpp/train/trainer.h"
 
-#include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 
 #include <algorithm>

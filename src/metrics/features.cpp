@@ -72,16 +72,13 @@ class InceptionFeatures : public FeatureExtractor {
   static constexpr int64_t kCpuChunk = 8;
   std::pair<torch::Tensor, torch::Tensor> extract(const torch::Tensor& images) override {
     torch::NoGradGuard ng;
-    const int64_t n = images.size(0), chunk = device_.is_cpu() ? kCpuChunk : std::max<int64_t>(n, 1);
+    // split() gives one empty chunk for an empty batch, so the shapes come out right then too.
+    const int64_t chunk = device_.is_cpu() ? kCpuChunk : std::max<int64_t>(images.size(0), 1);
     std::vector<torch::Tensor> feats, logits;
-    for (int64_t s = 0; s < n; s += chunk) {
-      auto f = net_->pool3(inception_input((images.narrow(0, s, std::min(chunk, n - s)).to(device_) + 1) / 2, mode_));
+    for (const auto& part : images.split(chunk)) {
+      auto f = net_->pool3(inception_input((part.to(device_) + 1) / 2, mode_));
       logits.push_back(net_->logits_from_pool3(f).to(torch::kCPU));
       feats.push_back(f.to(torch::kCPU));
-    }
-    if (feats.empty()) {  // no images: the shapes of an empty batch
-      auto f = net_->pool3(inception_input((images.to(device_) + 1) / 2, mode_));
-      return {f.to(torch::kCPU), net_->logits_from_pool3(f).to(torch::kCPU)};
     }
     return {torch::cat(feats), torch::cat(logits)};
   }
